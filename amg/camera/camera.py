@@ -1,0 +1,96 @@
+"""Pinhole camera: intrinsics and a camera-to-world pose.
+
+Conventions: world Y up, right-handed; camera-to-world 4x4 matrices with OpenGL camera
+axes (x right, y up, looking down -Z). Pixel coordinates: origin at the top-left
+corner of the image, x right, y down, pixel centres at half-integers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from amg.errors import AmgError
+
+
+def look_at(eye, target, up=(0.0, 1.0, 0.0)) -> np.ndarray:
+    """(4, 4) camera-to-world matrix (OpenGL axes) at `eye` looking at `target`."""
+    eye = np.asarray(eye, dtype=np.float64)
+    target = np.asarray(target, dtype=np.float64)
+    forward = target - eye
+    if np.linalg.norm(forward) < 1e-9:
+        raise AmgError("look_at: the camera position equals its target")
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, np.asarray(up, dtype=np.float64))
+    if np.linalg.norm(right) < 1e-9:  # looking straight along `up`: pick any right
+        right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    true_up = np.cross(right, forward)
+    c2w = np.eye(4)
+    c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = right, true_up, -forward, eye
+    return c2w
+
+
+def focal_from_fov(fov_y_deg: float, height: int) -> float:
+    """Focal length in pixels for a vertical field of view in degrees."""
+    return 0.5 * height / np.tan(np.radians(fov_y_deg) / 2)
+
+
+def fov_from_focal(focal_px: float, height: int) -> float:
+    """Vertical field of view in degrees for a focal length in pixels."""
+    return float(np.degrees(2 * np.arctan(0.5 * height / focal_px)))
+
+
+def projection_matrix(fov_y_deg: float, aspect: float, near: float = 0.05, far: float = 100.0) -> np.ndarray:
+    """(4, 4) OpenGL perspective projection (clip space, NDC z in [-1, 1])."""
+    f = 1.0 / np.tan(np.radians(fov_y_deg) / 2)
+    p = np.zeros((4, 4))
+    p[0, 0], p[1, 1] = f / aspect, f
+    p[2, 2], p[2, 3] = (far + near) / (near - far), 2 * far * near / (near - far)
+    p[3, 2] = -1.0
+    return p
+
+
+@dataclass
+class Camera:
+    """One view. c2w: (4, 4) camera-to-world, OpenGL axes; fov_y_deg: vertical FOV."""
+
+    c2w: np.ndarray
+    fov_y_deg: float = 40.0
+    width: int = 256
+    height: int = 256
+
+    def __post_init__(self):
+        self.c2w = np.asarray(self.c2w, dtype=np.float64)
+        if self.c2w.shape != (4, 4) or not np.all(np.isfinite(self.c2w)):
+            raise AmgError(f"camera pose must be a finite 4x4 matrix, got shape {self.c2w.shape}")
+        if not (0.0 < self.fov_y_deg < 180.0):
+            raise AmgError(f"camera field of view must be between 0 and 180 degrees, got {self.fov_y_deg}")
+
+    @property
+    def focal(self) -> float:
+        return focal_from_fov(self.fov_y_deg, self.height)
+
+    @property
+    def position(self) -> np.ndarray:
+        return self.c2w[:3, 3].copy()
+
+    def world_to_camera(self) -> np.ndarray:
+        return np.linalg.inv(self.c2w)
+
+    def intrinsics(self) -> np.ndarray:
+        """(3, 3) K for pixel coordinates with y down (OpenCV style)."""
+        f = self.focal
+        return np.array([[f, 0, self.width / 2], [0, f, self.height / 2], [0, 0, 1.0]])
+
+    def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """World points (N, 3) -> pixels (N, 2) (x right, y down) and depth (N,) along the view."""
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        cam = (self.world_to_camera() @ np.c_[pts, np.ones(len(pts))].T).T[:, :3]
+        depth = -cam[:, 2]
+        f = self.focal
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = self.width / 2 + f * cam[:, 0] / depth
+            v = self.height / 2 - f * cam[:, 1] / depth
+        return np.stack([u, v], axis=1), depth

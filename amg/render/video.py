@@ -1,0 +1,69 @@
+"""Video files: H.264 yuv420p MP4 through imageio-ffmpeg's bundled ffmpeg."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from amg.errors import AmgError
+
+
+def write_mp4(frames: np.ndarray, path: str | os.PathLike, fps: float, quality: int = 8,
+              metadata: dict[str, str] | None = None) -> Path:
+    """Write (T, H, W, 3) uint8 frames as H.264 yuv420p MP4 (plays in browsers).
+
+    Written to a temporary name and renamed, so a failed or cancelled write never leaves
+    a half-written file that looks like a good one. `metadata` goes into the MP4 tags
+    (e.g. {"comment": "untrained weights"}).
+    """
+    import imageio_ffmpeg
+
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise AmgError(f"video frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
+    if len(frames) == 0:
+        raise AmgError("cannot write a video with no frames")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.partial{path.suffix or '.mp4'}")
+    h, w = frames.shape[1:3]
+    extra = ["-movflags", "+faststart"]
+    for k, v in (metadata or {}).items():
+        extra += ["-metadata", f"{k}={v}"]
+    writer = imageio_ffmpeg.write_frames(
+        str(tmp), (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=quality,
+        macro_block_size=1 if (w % 2 == 0 and h % 2 == 0) else 2, output_params=extra,
+        ffmpeg_log_level="error",
+    )
+    try:
+        writer.send(None)
+        for f in frames:
+            writer.send(np.ascontiguousarray(f))
+        writer.close()
+        os.replace(tmp, path)
+    except BaseException:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
+    """(T, H, W, 3) uint8 frames and the fps of a video file."""
+    import imageio_ffmpeg
+
+    path = Path(path)
+    if not path.is_file():
+        raise AmgError(f"{path}: video file not found")
+    try:
+        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+        meta = next(reader)
+        w, h = meta["size"]
+        frames = [np.frombuffer(b, np.uint8).reshape(h, w, 3) for b in reader]
+    except (RuntimeError, OSError, StopIteration, ValueError) as e:
+        raise AmgError(f"{path}: cannot read as a video ({str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__})") from None
+    if not frames:
+        raise AmgError(f"{path}: holds no video frames")
+    return np.stack(frames), float(meta.get("fps") or 0.0)

@@ -1,0 +1,228 @@
+"""The Scene: people (avatar + motion + placement), a camera, prompts and render settings.
+
+A Scene is what the UI edits and what the engine renders and generates from. It is saved
+as JSON with a format version; loading refuses unknown fields and names the exact field
+that is wrong (e.g. ``people[1].placement.heading``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from amg.errors import AmgError
+
+SCENE_FORMAT = "amg-scene"
+SCENE_VERSION = 1
+MAX_SIZE = 1024
+REGIONS = ("top", "bottom", "shoes", "hair", "skin")
+PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class AvatarSpec(_Strict):
+    """How a person looks. The prompt is parsed; explicit values override the parse."""
+
+    prompt: str = ""
+    body: Literal["anny", "smplx"] = "anny"
+    #: Anny phenotype values in [0, 1] (gender 0 male .. 1 female; age 0 baby .. 1 old).
+    phenotype: dict[Literal["gender", "age", "muscle", "weight", "height", "proportions"],
+                    float] = Field(default_factory=dict)
+    #: Colour per region, "#rrggbb": top, bottom, shoes, hair, skin.
+    colors: dict[Literal["top", "bottom", "shoes", "hair", "skin"], str] = Field(default_factory=dict)
+    #: Lower garment override; None takes it from the prompt.
+    garment: Literal["trousers", "shorts", "skirt", "dress"] | None = None
+
+    @field_validator("phenotype")
+    @classmethod
+    def _unit_range(cls, v):
+        for k, x in v.items():
+            if not 0.0 <= x <= 1.0:
+                raise ValueError(f"{k} must be between 0 and 1, got {x}")
+        return v
+
+    @field_validator("colors")
+    @classmethod
+    def _hex_colours(cls, v):
+        for k, c in v.items():
+            s = c.lstrip("#")
+            if len(s) != 6 or any(ch not in "0123456789abcdefABCDEF" for ch in s):
+                raise ValueError(f"{k} colour must look like #rrggbb, got {c!r}")
+        return v
+
+
+class MotionRef(_Strict):
+    """Which motion drives a person, and how it is edited before use."""
+
+    #: A preset name from the motion library, or a path to a motion file.
+    source: str = "idle"
+    #: Which person of a multi-person motion (two-person presets, InterGen files).
+    person: int = Field(0, ge=0)
+    #: Trim, in seconds of the source clip; end None = to the end.
+    start: float = Field(0.0, ge=0.0)
+    end: float | None = Field(None, gt=0.0)
+    speed: float = Field(1.0, gt=0.0, le=10.0)
+    loop: bool = True
+    mirror: bool = False
+
+
+class Placement(_Strict):
+    """Where the motion's origin is put on the floor (metres) and how it is turned."""
+
+    x: float = 0.0
+    z: float = 0.0
+    #: Degrees about the vertical axis, counter-clockwise seen from above.
+    heading: float = 0.0
+
+
+class Person(_Strict):
+    id: str = Field(min_length=1, max_length=64)
+    avatar: AvatarSpec = Field(default_factory=AvatarSpec)
+    motion: MotionRef = Field(default_factory=MotionRef)
+    placement: Placement = Field(default_factory=Placement)
+
+
+class CameraRef(_Strict):
+    """A camera path: a preset with parameters, or a camera file (see amg.camera)."""
+
+    preset: str = "static"
+    params: dict[str, float | str | bool | list[float]] = Field(default_factory=dict)
+    #: A camera path file (ours, nerfstudio, RealEstate10K, ...); overrides the preset.
+    file: str | None = None
+
+
+class RenderSettings(_Strict):
+    width: int = Field(256, ge=16, le=MAX_SIZE)
+    height: int = Field(256, ge=16, le=MAX_SIZE)
+    frames: int = Field(16, ge=1, le=1000)
+    fps: float = Field(8.0, gt=0.0, le=120.0)
+    #: Background colour, "#rrggbb"; black is the paper's condition.
+    background: str = "#000000"
+    #: Draw a floor grid so camera motion shows in the condition video.
+    floor: bool = False
+
+    @field_validator("width", "height")
+    @classmethod
+    def _multiple_of_8(cls, v):
+        if v % 8:
+            raise ValueError(f"must be a multiple of 8 (the video model's latent grid), got {v}")
+        return v
+
+
+class Scene(_Strict):
+    format: Literal["amg-scene"] = SCENE_FORMAT
+    version: int = SCENE_VERSION
+    name: str = ""
+    people: list[Person] = Field(min_length=1, max_length=8)
+    camera: CameraRef = Field(default_factory=CameraRef)
+    prompt: str = ""
+    negative_prompt: str = ""
+    render: RenderSettings = Field(default_factory=RenderSettings)
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, v):
+        if v != SCENE_VERSION:
+            raise ValueError(f"unsupported scene version {v}; this AMG Studio reads version {SCENE_VERSION}")
+        return v
+
+    @field_validator("people")
+    @classmethod
+    def _unique_ids(cls, people):
+        ids = [p.id for p in people]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"person ids must be unique, repeated: {sorted(dup)}")
+        return people
+
+    # ---- JSON form ------------------------------------------------------------------
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    @classmethod
+    def from_dict(cls, data, source: str = "scene") -> "Scene":
+        if not isinstance(data, dict):
+            raise AmgError(f"{source}: a scene must be a JSON object, got {type(data).__name__}")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as e:
+            raise AmgError(f"{source}: " + _describe(e)) from None
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "scene") -> "Scene":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise AmgError(f"{source}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+        return cls.from_dict(data, source)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Scene":
+        path = Path(path)
+        try:
+            raw = path.read_bytes()
+        except OSError as e:
+            raise AmgError(f"{path}: cannot read scene file ({e.strerror})") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise AmgError(f"{path}: not a UTF-8 text file (byte {e.start}); a scene is JSON text") from None
+        scene = cls.from_json(text, str(path))
+        scene._base_dir = path.parent.resolve()
+        return scene
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write atomically: a crash never leaves a half-written scene file."""
+        path = Path(path)
+        atomic_write_text(path, self.to_json() + "\n")
+        return path
+
+    #: Folder that relative file references (motions, cameras) are resolved against.
+    _base_dir: Path | None = None
+
+    def resolve_path(self, ref: str) -> Path:
+        p = Path(ref).expanduser()
+        if not p.is_absolute() and self._base_dir is not None:
+            p = self._base_dir / p
+        return p
+
+
+def _describe(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ""
+        for item in e["loc"]:
+            loc += f"[{item}]" if isinstance(item, int) else (f".{item}" if loc else str(item))
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif e["type"] == "missing":
+            msg = "required field is missing"
+        parts.append(f"{loc or 'scene'}: {msg}")
+    return "; ".join(parts)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename over it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
