@@ -32,6 +32,46 @@ def look_at(eye, target, up=(0.0, 1.0, 0.0)) -> np.ndarray:
     return c2w
 
 
+def check_pose(c2w, where: str, tol: float = 1e-3) -> np.ndarray:
+    """Validate a camera-to-world matrix from a file; returns it as a (4, 4) float64 array.
+
+    c2w: (4, 4) or (3, 4) rigid transform (any camera axes). Raises AmgError naming `where`
+    for a wrong shape, NaN/inf, a rotation that is not orthonormal (scale, shear, mirror)
+    or a bottom row other than [0, 0, 0, 1].
+    """
+    try:
+        m = np.asarray(c2w, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise AmgError(f"{where}: the pose matrix must hold numbers") from None
+    if m.shape == (3, 4):
+        m = np.vstack([m, [0.0, 0.0, 0.0, 1.0]])
+    if m.shape != (4, 4):
+        raise AmgError(f"{where}: the pose must be a 4x4 (or 3x4) matrix, got shape {m.shape}")
+    if not np.all(np.isfinite(m)):
+        raise AmgError(f"{where}: the pose matrix contains NaN or infinite values")
+    if np.abs(m[3] - [0.0, 0.0, 0.0, 1.0]).max() > tol:
+        raise AmgError(f"{where}: the pose matrix's last row must be [0, 0, 0, 1], got {m[3].tolist()}")
+    r = m[:3, :3]
+    err = float(np.abs(r.T @ r - np.eye(3)).max())
+    if err > tol:
+        raise AmgError(f"{where}: the rotation is not orthonormal (|R^T R - I| = {err:.3g}); "
+                       "scaled or sheared camera matrices are not camera poses")
+    if np.linalg.det(r) < 0:
+        raise AmgError(f"{where}: the rotation is a reflection (determinant < 0), not a camera pose")
+    return m
+
+
+def check_fov(fov_y_deg, where: str) -> float:
+    """Validate a vertical field of view in degrees: a finite number strictly between 0 and 180."""
+    try:
+        fov = float(fov_y_deg)
+    except (TypeError, ValueError):
+        raise AmgError(f"{where}: the field of view must be a number of degrees, got {fov_y_deg!r}") from None
+    if not np.isfinite(fov) or not (0.0 < fov < 180.0):
+        raise AmgError(f"{where}: the field of view must be between 0 and 180 degrees (exclusive), got {fov}")
+    return fov
+
+
 def focal_from_fov(fov_y_deg: float, height: int) -> float:
     """Focal length in pixels for a vertical field of view in degrees."""
     return 0.5 * height / np.tan(np.radians(fov_y_deg) / 2)

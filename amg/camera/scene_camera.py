@@ -1,48 +1,78 @@
-"""The cameras a Scene is rendered from: its CameraRef resolved against its people."""
+"""The cameras a Scene is rendered from: its CameraRef resolved against its people.
+
+A CameraRef is either a preset with parameters (see amg.camera.presets) built around the
+people, or a camera file (any format amg.camera.formats reads) with these params:
+  retime (bool, false): stretch the file's path over the render's frames;
+  fit (bool, false):    re-centre / re-scale it onto the people (see fit_to_subjects);
+  azimuth (deg, 0):     with fit, where its first camera ends up around the people;
+  fps, fov:             frame rate / vertical FOV for files that lack them;
+  format (str, auto):   force a format instead of detecting it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 
-from amg.camera.camera import Camera, look_at
+from amg.camera.camera import Camera
+from amg.camera.formats import load_camera_path
+from amg.camera.path import CameraPath
+from amg.camera.presets import make_preset
+from amg.camera.subjects import Subjects, fit_to_subjects, frame_subjects_distance
 from amg.errors import AmgError
 
+__all__ = ["scene_cameras", "scene_camera_path", "cameras_for_scene", "frame_subjects_distance"]
 
-def frame_subjects_distance(extent: float, fov_y_deg: float, margin: float = 1.25) -> float:
-    """Distance at which a subject of vertical `extent` metres fills the view with a margin."""
-    return margin * 0.5 * extent / np.tan(np.radians(fov_y_deg) / 2)
-
-
-def static_camera(centroid: np.ndarray, extent: float, width: int, height: int, params: dict) -> Camera:
-    """A fixed camera in front of the subjects (+Z side), slightly above their centre.
-
-    params: fov (deg, 40), azimuth (deg about Y, 0 = in front), elevation (deg, 5),
-    distance (m; default frames the subjects), target_height (m above the floor).
-    """
-    fov = float(params.get("fov", 40.0))
-    az = np.radians(float(params.get("azimuth", 0.0)))
-    el = np.radians(float(params.get("elevation", 5.0)))
-    dist = float(params.get("distance", frame_subjects_distance(extent, fov)))
-    target = np.array([centroid[0], float(params.get("target_height", centroid[1])), centroid[2]])
-    eye = target + dist * np.array([np.cos(el) * np.sin(az), np.sin(el), np.cos(el) * np.cos(az)])
-    return Camera(look_at(eye, target), fov, width, height)
+FILE_PARAMS = ("retime", "fit", "azimuth", "fps", "fov", "format")
 
 
-def scene_cameras(camera_ref, joints: np.ndarray, width: int, height: int) -> list[Camera]:
+def scene_camera_path(camera_ref, subjects: Subjects, num_frames: int, fps: float = 8.0,
+                      resolve_path: Callable[[str], Path] | None = None) -> tuple[CameraPath, bool]:
+    """The CameraPath of a CameraRef, and whether to retime it onto the frames."""
+    params = dict(camera_ref.params or {})
+    if camera_ref.file:
+        unknown = sorted(set(params) - set(FILE_PARAMS))
+        if unknown:
+            raise AmgError(f"camera file {camera_ref.file!r}: unknown parameter(s) {', '.join(unknown)}; "
+                           f"known: {', '.join(FILE_PARAMS)}")
+        file = resolve_path(camera_ref.file) if resolve_path else Path(camera_ref.file)
+        path = load_camera_path(file, format=str(params.get("format", "auto")),
+                                fps=float(params.get("fps", fps)), fov=float(params.get("fov", 40.0)))
+        if _flag(params.get("fit", False), "fit", camera_ref.file):
+            path = fit_to_subjects(path, subjects, azimuth=float(params.get("azimuth", 0.0)))
+        return path, _flag(params.get("retime", False), "retime", camera_ref.file)
+    duration = max(num_frames - 1, 1) / fps
+    return make_preset(camera_ref.preset, params, subjects, duration), False
+
+
+def scene_cameras(camera_ref, joints: np.ndarray, width: int, height: int, fps: float = 8.0,
+                  resolve_path: Callable[[str], Path] | None = None) -> list[Camera]:
     """One Camera per frame for a scene.
 
-    camera_ref: amg.scene.CameraRef.
-    joints: (P, T, J, 3) world joint positions of every person over the rendered frames;
-            presets frame them (their centroid and height) wherever they are placed.
+    camera_ref:   amg.scene.CameraRef.
+    joints:       (P, T, J, 3) world joint positions of every person over the rendered
+                  frames; presets frame them (their centroid and height) wherever they are.
+    fps:          the render's frame rate (timing of files, shake).
+    resolve_path: turns the CameraRef's file into a path (Scene.resolve_path).
     """
+    joints = np.asarray(joints)
     num_frames = joints.shape[1]
-    pts = joints.reshape(-1, 3)
-    lo, hi = pts.min(0), pts.max(0)
-    centroid = 0.5 * (lo + hi)
-    extent = max(hi[1] - min(lo[1], 0.0), 0.5 * np.linalg.norm((hi - lo)[[0, 2]]), 1.0)
-    if camera_ref.file:
-        raise AmgError(f"camera file {camera_ref.file!r}: camera files are not supported yet")
-    if camera_ref.preset != "static":
-        raise AmgError(f"camera preset {camera_ref.preset!r} is unknown; available: static")
-    cam = static_camera(centroid, extent, width, height, camera_ref.params)
-    return [cam] * num_frames
+    subjects = Subjects.from_joints(joints)
+    path, retime = scene_camera_path(camera_ref, subjects, num_frames, fps, resolve_path)
+    return path.evaluate(num_frames, fps, width, height, retime=retime)
+
+
+def cameras_for_scene(scene, joints: np.ndarray) -> list[Camera]:
+    """scene_cameras with everything taken from an amg.scene.Scene."""
+    r = scene.render
+    return scene_cameras(scene.camera, joints, r.width, r.height, fps=r.fps, resolve_path=scene.resolve_path)
+
+
+def _flag(value, name: str, file: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise AmgError(f"camera file {file!r}: parameter {name} must be true or false, got {value!r}")

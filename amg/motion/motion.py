@@ -103,7 +103,7 @@ class Motion:
 
     @staticmethod
     def rest(num_frames: int = 1, fps: float = 8.0, name: str = "rest") -> "Motion":
-        """T-pose standing at the origin (pelvis height of an average adult)."""
+        """T-pose standing at the origin, soles on the floor (average adult)."""
         z = np.zeros((num_frames, 3))
-        transl = np.tile([0.0, 0.93, 0.0], (num_frames, 1))
+        transl = np.tile([0.0, 0.876, 0.0], (num_frames, 1))  # skeleton.PELVIS_HEIGHT
         return Motion(z, np.zeros((num_frames, 63)), transl, fps=fps, name=name)

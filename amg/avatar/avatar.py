@@ -1,0 +1,148 @@
+"""An avatar: a body of some build with garments painted on it by region, posed by a Motion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from amg.avatar.appearance import Appearance, parse_appearance
+from amg.avatar.garments import skirt_faces, skirt_vertices
+from amg.errors import AmgError
+from amg.motion.motion import Motion
+from amg.scene import AvatarSpec
+
+#: Colours for garments a prompt leaves unnamed, one set per person so people differ.
+PALETTE = [
+    {"top": (0.2, 0.4, 0.75), "bottom": (0.18, 0.18, 0.22), "hair": (0.22, 0.14, 0.08), "shoes": (0.12, 0.1, 0.1)},
+    {"top": (0.75, 0.22, 0.2), "bottom": (0.35, 0.3, 0.25), "hair": (0.08, 0.06, 0.05), "shoes": (0.9, 0.9, 0.88)},
+    {"top": (0.2, 0.6, 0.35), "bottom": (0.12, 0.15, 0.3), "hair": (0.75, 0.6, 0.35), "shoes": (0.35, 0.2, 0.1)},
+    {"top": (0.85, 0.7, 0.2), "bottom": (0.4, 0.4, 0.42), "hair": (0.45, 0.2, 0.08), "shoes": (0.1, 0.1, 0.12)},
+]
+REGIONS = ("top", "bottom", "shoes", "hair", "skin")
+
+
+@dataclass
+class PosedAvatar:
+    """meshes: (vertices (T, V, 3), faces (F, 3), colours (V, 3)) per part (body, skirt);
+    joints: (T, 22, 3) SMPL-X body joints. World Y up, metres, grounded."""
+
+    meshes: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+    joints: np.ndarray
+
+
+@dataclass
+class Avatar:
+    appearance: Appearance
+    body: object  # AnnyBody or SMPLXBody: .pose(motion) -> PosedBody, .ground_offset(motion)
+    colors: np.ndarray  # (V, 3) body vertex colours
+    waist_radius: tuple = (0.15, 0.11)
+    prompt: str = ""
+    meta: dict = field(default_factory=dict)
+
+    def pose(self, motion: Motion, ground: bool = True) -> PosedAvatar:
+        posed = self.body.pose(motion)
+        vertices, joints = posed.vertices, posed.joints
+        if ground:
+            dy = np.float32(self.body.ground_offset(motion))
+            vertices, joints = vertices + [0, dy, 0], joints + [0, dy, 0]
+        meshes = [(vertices, posed.faces, self.colors)]
+        app = self.appearance
+        if app.lower in ("skirt", "dress"):
+            verts = skirt_vertices(joints, app.hem, self.waist_radius)
+            faces = skirt_faces(10, 40)
+            meshes.append((verts, faces, np.tile(np.asarray(app.bottom, np.float32), (verts.shape[1], 1))))
+        return PosedAvatar(meshes, joints)
+
+    def export_glb(self, path, motion: Motion | None = None, frame: int = 0):
+        """Write the avatar posed at `frame` of `motion` (rest pose if None) as GLB with vertex colours."""
+        import trimesh
+
+        from amg.scene import atomic_write_bytes
+
+        motion = motion or Motion.rest(1)
+        posed = self.pose(motion)
+        parts = []
+        for verts, faces, colors in posed.meshes:
+            rgba = np.concatenate([np.clip(colors, 0, 1), np.ones((len(colors), 1))], axis=1)
+            parts.append(trimesh.Trimesh(verts[frame], faces, vertex_colors=(rgba * 255).astype(np.uint8), process=False))
+        mesh = trimesh.util.concatenate(parts)
+        atomic_write_bytes(path, mesh.export(file_type="glb"))
+        return path
+
+
+def resolve_appearance(spec: AvatarSpec, index: int = 0) -> Appearance:
+    """The prompt's appearance, unnamed colours from the person's palette, explicit controls on top."""
+    app = parse_appearance(spec.prompt)
+    palette = PALETTE[index % len(PALETTE)]
+    for region, colour in palette.items():
+        if region not in app.explicit:
+            if region == "bottom" and app.lower == "dress":
+                continue
+            setattr(app, region, colour)
+            if region == "top" and app.lower == "dress":
+                app.bottom = colour
+    app.phenotype = {**app.phenotype, **spec.phenotype}
+    if spec.garment:
+        app.lower = spec.garment
+    for region, hex_colour in spec.colors.items():
+        setattr(app, region, hex_to_rgb(hex_colour))
+        app.explicit.add(region)
+    return app
+
+
+def hex_to_rgb(value: str) -> tuple:
+    s = value.lstrip("#")
+    return tuple(int(s[i:i + 2], 16) / 255.0 for i in (0, 2, 4))
+
+
+def rgb_to_hex(rgb) -> str:
+    return "#" + "".join(f"{int(round(np.clip(c, 0, 1) * 255)):02x}" for c in rgb)
+
+
+def make_body(spec: AvatarSpec, phenotype: dict[str, float]):
+    if spec.body == "smplx":
+        from amg.body.smplx_body import SMPLXBody
+
+        return SMPLXBody.from_env(phenotype)
+    from amg.body.anny_body import AnnyBody
+
+    return AnnyBody(phenotype)
+
+
+def build_avatar(spec: AvatarSpec, index: int = 0, appearance: Appearance | None = None) -> Avatar:
+    """The avatar a spec describes; `index` (the person's place in the scene) picks default colours."""
+    app = appearance or resolve_appearance(spec, index)
+    body = make_body(spec, app.phenotype)
+    regions = body.vertex_regions(app)
+    colors = np.stack([np.asarray(getattr(app, r), np.float32) for r in REGIONS])[regions]
+    return Avatar(app, body, colors, waist_radius=body.waist_radius(), prompt=spec.prompt)
+
+
+def build_avatars(specs: list[AvatarSpec]) -> list[Avatar]:
+    """Avatars for every person of a scene, made visually distinct from each other."""
+    apps = [resolve_appearance(s, i) for i, s in enumerate(specs)]
+    make_distinct(apps)
+    return [build_avatar(s, i, a) for i, (s, a) in enumerate(zip(specs, apps))]
+
+
+def make_distinct(apps: list[Appearance], min_distance: float = 0.25) -> None:
+    """Change what the user did not fix until no two people share the same look."""
+    def signature(a: Appearance) -> np.ndarray:
+        return np.concatenate([a.top, a.bottom, a.hair, [0.3 * (a.lower in ("skirt", "dress"))]])
+
+    for i in range(1, len(apps)):
+        for attempt in range(len(PALETTE) + 2):
+            if all(np.linalg.norm(signature(apps[i]) - signature(apps[k])) >= min_distance for k in range(i)):
+                break
+            a = apps[i]
+            free = [r for r in ("top", "hair", "bottom") if r not in a.explicit]
+            alt = PALETTE[(i + attempt + 1) % len(PALETTE)]
+            if free:
+                for r in free:
+                    setattr(a, r, alt[r])
+            else:  # everything was named: shade the top so the two still read apart
+                a.top = tuple(float(c) * 0.6 if np.mean(a.top) > 0.5 else min(1.0, float(c) + 0.35) for c in a.top)
+                a.hair = alt["hair"]
+    if len(apps) > 8:
+        raise AmgError("at most 8 people per scene")

@@ -1,0 +1,62 @@
+"""Garment geometry that paint alone cannot give: the skirt of a skirt or dress.
+
+The skirt is a flared tube rebuilt every frame from the body's joints: it hangs from the
+waist and its hem follows both legs, so it swings with the stride and never lets a
+thigh poke through.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from amg.motion.motion import SMPLX_JOINT_NAMES
+
+_J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
+
+
+def skirt_faces(rings: int, segments: int) -> np.ndarray:
+    """(2 * (rings - 1) * segments, 3) triangles joining consecutive rings of a tube."""
+    faces = []
+    for r in range(rings - 1):
+        for s in range(segments):
+            a, b = r * segments + s, r * segments + (s + 1) % segments
+            faces += [(a, b, a + segments), (b, b + segments, a + segments)]
+    return np.array(faces, dtype=np.int32)
+
+
+def skirt_vertices(
+    joints: np.ndarray,        # (T, 22, 3) world joints, Y up
+    hem: float,                # 0 = hips, 1 = knees, 2 = ankles
+    waist_radius: tuple,       # (half width, half depth) at the waist, metres
+    flare: float = 0.35,       # extra radius at the hem per metre of skirt length
+    rings: int = 10,
+    segments: int = 40,
+) -> np.ndarray:
+    """(T, rings * segments, 3) skirt surface for every frame."""
+    j = joints.astype(np.float64)
+    hip_l, hip_r = j[:, _J["left_hip"]], j[:, _J["right_hip"]]
+    pelvis, spine = j[:, _J["pelvis"]], j[:, _J["spine1"]]
+    waist = pelvis + 0.6 * (spine - pelvis)
+
+    def along_leg(side: str, u: float) -> np.ndarray:
+        """Point at u along the leg (0 hip, 1 knee, 2 ankle)."""
+        hip, knee, ankle = (j[:, _J[f"{side}_{n}"]] for n in ("hip", "knee", "ankle"))
+        return hip + min(u, 1.0) * (knee - hip) + max(u - 1.0, 0.0) * (ankle - knee)
+
+    up = np.array([0.0, 1.0, 0.0])
+    out = np.empty((len(j), rings, segments, 3))
+    theta = np.linspace(0, 2 * np.pi, segments, endpoint=False)
+    for r, s in enumerate(np.linspace(0.0, 1.0, rings)):
+        left, right = along_leg("left", s * hem), along_leg("right", s * hem)
+        centre = (1 - s) * waist + s * 0.5 * (left + right)
+        side = left - right
+        side_len = np.linalg.norm(side, axis=1, keepdims=True)
+        lateral = side / np.maximum(side_len, 1e-6)
+        forward = np.cross(lateral, up)
+        forward /= np.maximum(np.linalg.norm(forward, axis=1, keepdims=True), 1e-6)
+        length = s * hem * 0.42
+        rx = np.maximum(waist_radius[0] * (1 + 0.25 * np.sqrt(s)), 0.5 * side_len[:, 0] + 0.09) + flare * length
+        rz = waist_radius[1] * (1 + 0.35 * np.sqrt(s)) + flare * length
+        out[:, r] = (centre[:, None] + rx[:, None, None] * np.cos(theta)[None, :, None] * lateral[:, None]
+                     + rz * np.sin(theta)[None, :, None] * forward[:, None])
+    return out.reshape(len(j), rings * segments, 3).astype(np.float32)

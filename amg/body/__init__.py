@@ -1,0 +1,1 @@
+"""Bodies: Anny (embedded default) and SMPL-X (the user's own model file)."""

@@ -1,0 +1,152 @@
+"""Anny, the embedded body: a person of given build driven by a SMPL-X Motion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.spatial.transform import Rotation
+
+from amg.body.anny_model import load_anny
+from amg.body.retarget import (SMPL_TO_ANNY, bone_to_joint, joint_bone_indices, tpose_corrections,
+                               world_rotations)
+from amg.motion.motion import Motion
+
+#: Phenotype values of an average adult (Anny's own defaults are 0.5).
+DEFAULT_PHENOTYPE = {"gender": 0.5, "age": 0.5, "muscle": 0.5, "weight": 0.5, "height": 0.5, "proportions": 0.5}
+
+
+@dataclass
+class PosedBody:
+    """A body over time, in the world (Y up, metres).
+
+    vertices: (T, V, 3); joints: (T, 22, 3) SMPL-X body joints as this body performs them;
+    faces: (F, 3) int32 triangle indices.
+    """
+
+    vertices: np.ndarray
+    joints: np.ndarray
+    faces: np.ndarray
+
+
+class AnnyBody:
+    """An Anny person with a fixed phenotype.
+
+    phenotype: values in [0, 1] for gender (0 male, 1 female), age (0 baby, 1/3 child,
+    2/3 young adult, 1 old), muscle, weight, height, proportions; missing ones are 0.5.
+    """
+
+    def __init__(self, phenotype: dict[str, float] | None = None):
+        self.model = load_anny()
+        self.phenotype = {**DEFAULT_PHENOTYPE, **(phenotype or {})}
+        labels = list(self.model.bone_labels)
+        self.bone_labels = labels
+        self._drive = bone_to_joint(labels)  # (B,) SMPL-X joint per bone
+        self._joint_bones = joint_bone_indices(labels)  # (22,)
+        with torch.no_grad():
+            # The rest body depends only on the phenotype: computed once, reused for every pose.
+            coeffs = self.model.get_phenotype_blendshape_coefficients(**self.phenotype)
+            rest = self.model.get_rest_model(coeffs)
+        self._rest_vertices = rest["rest_vertices"]  # (1, V, 3)
+        self._rest_bone_poses = rest["rest_bone_poses"]  # (1, B, 4, 4)
+        self._rest_rot = rest["rest_bone_poses"][0, :, :3, :3].numpy().astype(np.float64)  # (B, 3, 3)
+        self._tpose = tpose_corrections(rest["rest_bone_poses"][0, :, :3, 3].numpy(), labels)  # (B, 3, 3)
+        self.faces = self.model.get_triangular_faces().numpy().astype(np.int32)
+
+    @property
+    def dominant_bone(self) -> np.ndarray:
+        """(V,) label index of the bone weighing most on each vertex (for painting regions)."""
+        w = self.model.vertex_bone_weights.numpy()
+        idx = self.model.vertex_bone_indices.numpy()
+        return idx[np.arange(len(idx)), w.argmax(1)]
+
+    def bone_pose_parameters(self, motion: Motion) -> torch.Tensor:
+        """(T, B, 4, 4) Anny 'world-orient' pose parameters for every frame of `motion`."""
+        t = motion.num_frames
+        local = Rotation.from_rotvec(motion.local_rotations().reshape(-1, 3)).as_matrix().reshape(t, 22, 3, 3)
+        g_smpl = world_rotations(local)  # (T, 22, 3, 3) rest -> posed, SMPL-X frame
+        g_anny = SMPL_TO_ANNY @ g_smpl @ SMPL_TO_ANNY.T
+        rot = g_anny[:, self._drive] @ (self._tpose @ self._rest_rot)  # (T, B, 3, 3)
+        params = np.zeros((t, len(self.bone_labels), 4, 4))
+        params[..., :3, :3] = rot
+        params[..., 3, 3] = 1.0
+        params[:, 0, :3, 3] = motion.transl @ SMPL_TO_ANNY.T  # the root's head is the pelvis joint
+        return torch.from_numpy(params).float()
+
+    @torch.no_grad()
+    def pose(self, motion: Motion) -> PosedBody:
+        """Vertices and joints for every frame of `motion` (not grounded: see `ground`)."""
+        params = self.bone_pose_parameters(motion)
+        transforms, bone_poses = self.model.get_bone_transforms(params, self._rest_bone_poses)
+        vertices = self.model.get_skinned_vertices(
+            bone_transforms=transforms, rest_vertices=self._rest_vertices.expand(len(params), -1, -1))
+        to_world = SMPL_TO_ANNY  # row vectors: v_world = v_anny @ SMPL_TO_ANNY
+        vertices = vertices.numpy() @ to_world
+        joints = bone_poses[:, self._joint_bones, :3, 3].numpy() @ to_world
+        return PosedBody(vertices.astype(np.float32), joints.astype(np.float32), self.faces)
+
+    def ground_offset(self, motion: Motion, samples: int = 12) -> float:
+        """Vertical shift putting the lowest point of the whole clip on the floor (y = 0).
+
+        One offset for the clip (not per frame), so jumps stay in the air. Evaluated on
+        up to `samples` frames spread over the clip.
+        """
+        idx = np.unique(np.linspace(0, motion.num_frames - 1, min(samples, motion.num_frames)).round().astype(int))
+        sub = Motion(motion.global_orient[idx], motion.body_pose[idx], motion.transl[idx], fps=motion.fps)
+        return -float(self.pose(sub).vertices[..., 1].min())
+
+    # ---- painting -------------------------------------------------------------------
+    def rest_vertices(self) -> np.ndarray:
+        """(V, 3) vertices in the T-pose, world frame, soles on the floor."""
+        rest = self.pose(Motion.rest(1)).vertices[0]
+        return rest - [0, rest[:, 1].min(), 0]
+
+    def vertex_regions(self, appearance) -> np.ndarray:
+        """(V,) region per vertex: 0 top, 1 bottom, 2 shoes, 3 hair, 4 skin (see amg.avatar)."""
+        labels = np.array(self.bone_labels)[self.dominant_bone]
+        rest = self.rest_vertices()
+        y = rest[:, 1]
+        top, bottom, shoes, hair, skin = range(5)
+        out = np.full(len(labels), skin)
+
+        def has(*prefixes):
+            return np.array([lab.startswith(prefixes) for lab in labels])
+
+        out[has("spine", "clavicle", "shoulder01")] = top
+        out[has("root", "pelvis", "spine05", "upperleg")] = bottom
+        joints = self.pose(Motion.rest(1)).joints[0] - [0, self.pose(Motion.rest(1)).vertices[0][:, 1].min(), 0]
+        waist_y = joints[0, 1] + 0.45 * (joints[3, 1] - joints[0, 1])
+        torso = has("spine", "root", "pelvis")
+        out[torso & (y >= waist_y)] = top
+        out[torso & (y < waist_y)] = bottom
+        if appearance.lower == "trousers":
+            out[has("lowerleg")] = bottom
+        elif appearance.lower == "shorts":
+            knee_y = joints[4, 1]
+            out[has("upperleg") & (y < knee_y + 0.12)] = skin
+        else:  # skirt or dress: bare legs under the skirt mesh
+            out[has("upperleg") & (y < joints[1, 1] - 0.06)] = skin
+        if appearance.sleeves != "none":
+            out[has("upperarm")] = top
+        else:
+            out[has("shoulder01")] = skin
+        if appearance.sleeves == "long":
+            out[has("lowerarm")] = top
+        out[has("foot", "toe")] = shoes
+        # hair: the scalp (above the forehead and behind the ears); longer hair down the back
+        head = has("head", "neck")
+        head_joint = joints[15]
+        scalp = head & (y > head_joint[1] + 0.075)
+        back = head & (rest[:, 2] < head_joint[2] - 0.035) & (y > head_joint[1] - (0.12 if appearance.long_hair else 0.0))
+        out[scalp | back] = hair
+        return out
+
+    def waist_radius(self) -> tuple[float, float]:
+        """(half width, half depth) of the body at the waist, for skirts."""
+        rest = self.rest_vertices()
+        joints = self.pose(Motion.rest(1)).joints[0]
+        waist_y = joints[0, 1] - self.pose(Motion.rest(1)).vertices[0][:, 1].min()
+        band = rest[np.abs(rest[:, 1] - waist_y) < 0.03]
+        band = band[np.abs(band[:, 0]) < 0.3]  # not the hands
+        return float(np.abs(band[:, 0]).max()), float(0.5 * np.ptp(band[:, 2]))

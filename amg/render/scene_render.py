@@ -1,0 +1,102 @@
+"""A Scene becomes its avatar condition video: every person posed, placed, and seen by the camera."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from amg.avatar.avatar import hex_to_rgb
+from amg.camera.camera import Camera
+from amg.camera.scene_camera import scene_cameras
+from amg.errors import AmgError
+from amg.render.rasterizer import rasterize
+from amg.render.video import write_mp4
+from amg.scene import Scene
+
+_AVATAR_CACHE: "OrderedDict[tuple, list]" = OrderedDict()
+_AVATAR_CACHE_SIZE = 8
+_cache_lock = threading.Lock()
+
+
+@dataclass
+class RenderResult:
+    """rgb: (T, H, W, 3) uint8 condition frames; masks: (T, P, H, W) bool, person p's visible
+    pixels; depth: (T, H, W) float32 metres (inf = background); cameras: one per frame;
+    joints: (P, T, 22, 3) world joints as the avatars perform them; fps of the frames."""
+
+    rgb: np.ndarray
+    masks: np.ndarray
+    depth: np.ndarray
+    cameras: list[Camera]
+    joints: np.ndarray
+    fps: float
+
+
+def scene_avatars(scene: Scene) -> list:
+    """The scene's avatars (cached by their specs: a camera change re-uses them)."""
+    from amg.avatar.avatar import build_avatars
+
+    key = tuple(p.avatar.model_dump_json() for p in scene.people)
+    with _cache_lock:
+        if key in _AVATAR_CACHE:
+            _AVATAR_CACHE.move_to_end(key)
+            return _AVATAR_CACHE[key]
+    avatars = build_avatars([p.avatar for p in scene.people])
+    with _cache_lock:
+        _AVATAR_CACHE[key] = avatars
+        while len(_AVATAR_CACHE) > _AVATAR_CACHE_SIZE:
+            _AVATAR_CACHE.popitem(last=False)
+    return avatars
+
+
+def render_scene(
+    scene: Scene,
+    frames: int | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    fps: float | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RenderResult:
+    """Render the condition video of `scene` (its render settings, optionally overridden)."""
+    settings = scene.render
+    frames = frames or settings.frames
+    width, height = width or settings.width, height or settings.height
+    fps = fps or settings.fps
+    for name, value, lo, hi in (("width", width, 16, 1024), ("height", height, 16, 1024), ("frames", frames, 1, 1000)):
+        if not lo <= value <= hi:
+            raise AmgError(f"render {name} must be between {lo} and {hi}, got {value}")
+    from amg.motion.library import scene_motion
+
+    say = progress or (lambda msg: None)
+    say("building avatars")
+    avatars = scene_avatars(scene)
+    say("posing people")
+    meshes, ids, joints = [], [], []
+    for i, (person, avatar) in enumerate(zip(scene.people, avatars)):
+        motion = scene_motion(person, scene, frames, fps)
+        posed = avatar.pose(motion)
+        for verts, faces, colors in posed.meshes:
+            meshes.append((verts, faces, colors))
+            ids.append(i + 1)
+        joints.append(posed.joints)
+    joints = np.stack(joints)  # (P, T, 22, 3)
+    cameras = scene_cameras(scene.camera, joints, width, height)
+    say("rasterising")
+    out = rasterize(
+        [m[0] for m in meshes], [m[1] for m in meshes], [m[2] for m in meshes],
+        np.stack([c.c2w for c in cameras]), np.array([c.fov_y_deg for c in cameras]),
+        width, height, background=hex_to_rgb(settings.background), floor=settings.floor, mesh_ids=ids,
+    )
+    masks = out.ids[:, None] == np.arange(1, len(scene.people) + 1)[None, :, None, None]
+    return RenderResult(out.rgb, masks, out.depth, cameras, joints, float(fps))
+
+
+def render_scene_to_mp4(scene: Scene, path: str | Path, **kwargs) -> tuple[Path, RenderResult]:
+    """Render and write an H.264 MP4; returns the path and the frames."""
+    result = render_scene(scene, **kwargs)
+    return write_mp4(result.rgb, path, result.fps), result

@@ -1,0 +1,259 @@
+"""Avatar tab: the people of the scene, how each looks, and a 3D preview of the posed avatar."""
+
+from __future__ import annotations
+
+import re
+
+import gradio as gr
+
+from amg.errors import AmgError
+from amg.scene import Person, Scene
+from app import engine
+from app.context import Ctx, user_errors
+from app.session import Session
+
+BODY_SLIDERS = ("gender", "age", "weight", "muscle", "height")
+SLIDER_HELP = {"gender": "0 male .. 1 female", "age": "0 baby, 0.33 child, 0.67 adult, 1 old",
+               "weight": "0 thin .. 1 heavy", "muscle": "0 soft .. 1 muscular", "height": "0 short .. 1 tall"}
+COLOUR_REGIONS = ("top", "bottom", "shoes", "hair", "skin")
+GARMENT_FROM_PROMPT = "from the prompt"
+GARMENTS = (GARMENT_FROM_PROMPT, "trousers", "shorts", "skirt", "dress")
+MAX_PEOPLE = 8
+
+
+def _resolved(session: Session, person: Person):
+    """The appearance the engine will paint (prompt + explicit controls), or None without the engine."""
+    if not engine.has("avatar"):
+        return None
+    from amg.avatar.avatar import resolve_appearance
+
+    index = session.person_ids().index(person.id)
+    return resolve_appearance(person.avatar, index)
+
+
+def _new_id(scene: Scene, base: str = "person") -> str:
+    ids = {p.id for p in scene.people}
+    base = re.sub(r"\d+$", "", base) or "person"
+    n = 1
+    while f"{base}{n}" in ids:
+        n += 1
+    return f"{base}{n}"
+
+
+class AvatarTab:
+    def __init__(self, ctx: Ctx):
+        self.ctx = ctx
+
+    # ---- layout ------------------------------------------------------------------------
+    def build(self) -> None:
+        gr.Markdown("Each person gets an avatar from an appearance prompt; the sliders and colours "
+                    "override what the prompt says.")
+        with gr.Row():
+            with gr.Column(scale=3):
+                with gr.Row():
+                    self.people = gr.Dropdown(label="Person", choices=[], interactive=True, scale=3,
+                                              elem_id="avatar-person")
+                    self.add = gr.Button("Add person", scale=1, elem_id="add-person")
+                    self.duplicate = gr.Button("Duplicate", scale=1)
+                    self.remove = gr.Button("Remove", scale=1, variant="stop")
+                with gr.Row():
+                    self.new_name = gr.Textbox(label="Rename to", scale=3, max_lines=1,
+                                               placeholder="letters, digits, - and _")
+                    self.rename = gr.Button("Rename", scale=1)
+                self.prompt = gr.Textbox(label="Appearance prompt", lines=2, elem_id="appearance-prompt",
+                                         placeholder="e.g. a tall woman in a red dress with long black hair")
+                self.build_btn = gr.Button("Build avatar", variant="primary", elem_id="build-avatar")
+                self.parsed = gr.Markdown()
+                with gr.Accordion("Body and colours (override the prompt)", open=True):
+                    self.sliders = {k: gr.Slider(0, 1, step=0.01, label=k.capitalize(), info=SLIDER_HELP[k])
+                                    for k in BODY_SLIDERS}
+                    with gr.Row():
+                        self.colours = {r: gr.ColorPicker(label=r.capitalize(), min_width=80) for r in COLOUR_REGIONS}
+                    self.garment = gr.Dropdown(label="Lower garment", choices=list(GARMENTS))
+                    self.reset = gr.Button("Reset to the prompt", size="sm")
+            with gr.Column(scale=2):
+                if engine.has("avatar"):
+                    self.model3d = gr.Model3D(label="Avatar (posed at the first frame of its motion)",
+                                              height=420, elem_id="avatar-3d", clear_color=(0.93, 0.93, 0.9, 1.0))
+                    self.glb = gr.File(label="Download the avatar (GLB)", interactive=False, elem_id="avatar-glb")
+                else:
+                    gr.Markdown(f"**3D preview unavailable:** {engine.missing('avatar')}")
+                    self.model3d = gr.Model3D(visible=False)
+                    self.glb = gr.File(visible=False)
+
+    def outputs(self) -> list:
+        return [self.people, self.new_name, self.prompt, self.parsed, *self.sliders.values(),
+                *self.colours.values(), self.garment]
+
+    def values(self, session: Session) -> list:
+        person = session.person()
+        app = _resolved(session, person)
+        spec = person.avatar
+        ids = session.person_ids()
+        people = gr.update(choices=ids, value=person.id)
+        if app is None:
+            sliders = [spec.phenotype.get(k, 0.5) for k in BODY_SLIDERS]
+            colours = [spec.colors.get(r, "#808080") for r in COLOUR_REGIONS]
+            parsed = ""
+        else:
+            from amg.avatar.avatar import rgb_to_hex
+
+            sliders = [round(float(app.phenotype.get(k, 0.5)), 3) for k in BODY_SLIDERS]
+            colours = [rgb_to_hex(getattr(app, r)) for r in COLOUR_REGIONS]
+            fixed = [k for k in BODY_SLIDERS if k in spec.phenotype] + list(spec.colors)
+            parsed = (f"Read from the prompt: **{app.lower}**, {app.sleeves} sleeves"
+                      + (f"; set by hand: {', '.join(fixed)}" if fixed else ""))
+        garment = spec.garment or GARMENT_FROM_PROMPT
+        return [people, "", spec.prompt, parsed, *sliders, *colours, garment]
+
+    # ---- events ------------------------------------------------------------------------
+    def wire(self, refresh_all, refresh_outputs: list, preview_outputs: list) -> None:
+        ctx, client = self.ctx, self.ctx.client
+        tab_out = self.outputs()
+
+        def refresh_tab(s: Session):
+            return self.values(s)
+
+        @user_errors
+        def select(cid, pid):
+            s = ctx.session(cid)
+            if pid in s.person_ids():
+                s.selected = pid
+            return refresh_all(s)
+
+        @user_errors
+        def add(cid):
+            s = ctx.session(cid)
+            if len(s.scene.people) >= MAX_PEOPLE:
+                raise AmgError(f"a scene holds at most {MAX_PEOPLE} people")
+            person = Person(id=_new_id(s.scene))
+            # stand beside the others rather than inside them
+            person.placement.x = 0.8 * len(s.scene.people)
+            s.set_scene(s.scene.model_copy(update={"people": [*s.scene.people, person]}))
+            s.selected = person.id
+            return refresh_all(s)
+
+        @user_errors
+        def duplicate(cid):
+            s = ctx.session(cid)
+            if len(s.scene.people) >= MAX_PEOPLE:
+                raise AmgError(f"a scene holds at most {MAX_PEOPLE} people")
+            src = s.person()
+            copy = src.model_copy(deep=True, update={"id": _new_id(s.scene, src.id)})
+            copy.placement.x = src.placement.x + 0.8
+            s.set_scene(s.scene.model_copy(update={"people": [*s.scene.people, copy]}))
+            s.selected = copy.id
+            return refresh_all(s)
+
+        @user_errors
+        def remove(cid):
+            s = ctx.session(cid)
+            if len(s.scene.people) <= 1:
+                raise AmgError("a scene needs at least one person; add another before removing this one")
+            people = [p for p in s.scene.people if p.id != s.selected]
+            s.selected = people[0].id
+            s.set_scene(s.scene.model_copy(update={"people": people}))
+            return refresh_all(s)
+
+        @user_errors
+        def rename(cid, name):
+            s = ctx.session(cid)
+            name = (name or "").strip()
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+                raise AmgError(f"person name {name!r}: use 1-64 letters, digits, '-' or '_'")
+            if name in s.person_ids():
+                raise AmgError(f"person name {name!r} is already taken")
+            s.person().id = name
+            s.selected = name
+            s.set_scene(Scene.model_validate(s.scene.model_dump()))
+            return refresh_all(s)
+
+        @user_errors
+        def set_prompt(cid, text):
+            s = ctx.session(cid)
+            s.person().avatar.prompt = (text or "").strip()
+            s.save()
+            return refresh_tab(s)
+
+        @user_errors
+        def set_slider(cid, key, value):
+            s = ctx.session(cid)
+            pheno = dict(s.person().avatar.phenotype)
+            pheno[key] = float(value)
+            s.person().avatar.phenotype = pheno
+            s.save()
+            return refresh_tab(s)
+
+        @user_errors
+        def set_colour(cid, region, value):
+            s = ctx.session(cid)
+            colours = dict(s.person().avatar.colors)
+            colours[region] = value
+            s.person().avatar.colors = colours
+            s.save()
+            return refresh_tab(s)
+
+        @user_errors
+        def set_garment(cid, value):
+            s = ctx.session(cid)
+            s.person().avatar.garment = None if value == GARMENT_FROM_PROMPT else value
+            s.save()
+            return refresh_tab(s)
+
+        @user_errors
+        def reset(cid):
+            s = ctx.session(cid)
+            spec = s.person().avatar
+            spec.phenotype, spec.colors, spec.garment = {}, {}, None
+            s.save()
+            return refresh_tab(s)
+
+        @user_errors
+        def build3d(cid):
+            s = ctx.session(cid)
+            return self.export_glb(s)
+
+        people_out = refresh_outputs
+        self.people.input(select, [client, self.people], people_out, show_progress="hidden")
+        self.add.click(add, [client], people_out)
+        self.duplicate.click(duplicate, [client], people_out)
+        self.remove.click(remove, [client], people_out)
+        self.rename.click(rename, [client, self.new_name], people_out)
+        self.new_name.submit(rename, [client, self.new_name], people_out)
+
+        glb_out = [self.model3d, self.glb]
+        self.prompt.submit(set_prompt, [client, self.prompt], tab_out).then(build3d, [client], glb_out)
+        self.build_btn.click(set_prompt, [client, self.prompt], tab_out).then(build3d, [client], glb_out)
+        for key, slider in self.sliders.items():
+            slider.release(lambda cid, v, key=key: set_slider(cid, key, v), [client, slider], tab_out,
+                           show_progress="hidden").then(build3d, [client], glb_out)
+        for region, picker in self.colours.items():
+            picker.input(lambda cid, v, region=region: set_colour(cid, region, v), [client, picker], tab_out,
+                         show_progress="hidden", trigger_mode="always_last").then(build3d, [client], glb_out)
+        self.garment.input(set_garment, [client, self.garment], tab_out).then(build3d, [client], glb_out)
+        self.reset.click(reset, [client], tab_out).then(build3d, [client], glb_out)
+
+    # ---- engine ------------------------------------------------------------------------
+    def export_glb(self, s: Session):
+        """Build the selected person's avatar, posed at the first frame of its motion, as GLB."""
+        if not engine.has("avatar"):
+            return gr.skip(), gr.skip()
+        scene = s.scene_for_engine()
+        person = s.person()
+        index = s.person_ids().index(person.id)
+        try:
+            from amg.render.scene_render import scene_avatars  # cached, same avatars as the video
+
+            avatar = scene_avatars(scene)[index]
+        except ImportError:
+            from amg.avatar.avatar import build_avatar
+
+            avatar = build_avatar(person.avatar, index)
+        motion = None
+        if engine.has("motion_library"):
+            from amg.motion.library import scene_motion
+
+            motion = scene_motion(scene.people[index], scene, 1, scene.render.fps)
+        path = s.new_file("avatars", person.id, ".glb")
+        avatar.export_glb(path, motion, frame=0)
+        return str(path), str(path)

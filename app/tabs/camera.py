@@ -1,0 +1,337 @@
+"""Camera tab: preset and its parameters, keyframed paths, camera files, and the live preview."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from amg.errors import AmgError
+from amg.scene import CameraRef
+from app import engine
+from app.context import Ctx, user_errors
+from app.preview import render_preview
+from app.session import Session
+
+#: Parameters that are not a single number or choice (edited through the keyframe table instead).
+SKIPPED = {"target"}
+KEY_COLUMNS = ["time (s)", "camera x", "camera y", "camera z", "look at x", "look at y", "look at z", "fov (deg)"]
+DEFAULT_KEYS = [[0.0, -2.5, 1.5, 4.0, 0.0, 1.0, 0.0, 40.0], [2.0, 2.5, 1.5, 4.0, 0.0, 1.0, 0.0, 40.0]]
+SIZES = (128, 192, 256, 320, 384, 512)
+
+
+def _presets():
+    if engine.has("camera_presets"):
+        from amg.camera import presets
+
+        return presets
+    return None
+
+
+class ParamControl:
+    """One preset parameter as a control; `auto` (a checkbox) stands for 'no value: frame the people'."""
+
+    def __init__(self, p, preset: str | None):
+        self.name, self.param, self.preset = p.name, p, preset
+        self.auto = None
+        label = p.name.replace("_", " ")
+        if p.choices:
+            self.control = gr.Radio(list(p.choices), label=label, info=p.help, value=p.default)
+            self.kind = "choice"
+        elif isinstance(p.default, bool):
+            self.control = gr.Checkbox(label=label, info=p.help, value=p.default)
+            self.kind = "bool"
+        else:
+            lo, hi = p.low if p.low is not None else 0.0, p.high if p.high is not None else 1.0
+            step = 1.0 if p.name == "seed" or hi - lo >= 90 else 0.05
+            if p.default is None:
+                with gr.Row():
+                    self.control = gr.Slider(lo, hi, step=step, label=label, info=p.help, scale=4,
+                                             value=min(max(2.5, lo), hi), elem_id=f"cam-{preset or 'common'}-{p.name}")
+                    self.auto = gr.Checkbox(label="auto", value=True, scale=1, min_width=60)
+            else:
+                self.control = gr.Slider(lo, hi, step=step, label=label, info=p.help, value=p.default,
+                                         elem_id=f"cam-{preset or 'common'}-{p.name}")
+            self.kind = "number"
+
+    def auto_of(self, params: dict):
+        return params.get(self.name) is None and self.param.default is None
+
+
+class CameraTab:
+    def __init__(self, ctx: Ctx):
+        self.ctx = ctx
+        self.presets = _presets()
+
+    # ---- layout ------------------------------------------------------------------------
+    def build(self) -> None:
+        with gr.Row():
+            with gr.Column(scale=3):
+                if self.presets is None:
+                    gr.Markdown(f"**Camera presets unavailable:** {engine.missing('camera_presets')}. "
+                                "The scene's camera stays as it is.")
+                    self.preset = gr.Dropdown(visible=False)
+                    self.groups, self.own, self.common = {}, {}, []
+                else:
+                    self.preset = gr.Dropdown(list(self.presets.PRESETS), label="Camera preset", value="static",
+                                              elem_id="camera-preset")
+                    self.file_note = gr.Markdown(visible=False)
+                    self.groups, self.own = {}, {}
+                    for name in self.presets.PRESETS:
+                        own = [p for p in self.presets.PRESET_PARAMS[name] if p.name not in SKIPPED]
+                        with gr.Group(visible=name == "static") as group:
+                            self.own[name] = [ParamControl(p, name) for p in own]
+                        self.groups[name] = group
+                    with gr.Accordion("Framing (all presets)", open=True):
+                        self.common = [ParamControl(p, None) for p in self.presets.COMMON if p.name not in SKIPPED]
+                with gr.Accordion("Video size and floor", open=False):
+                    with gr.Row():
+                        self.frames = gr.Slider(1, 64, step=1, label="frames", value=16)
+                        self.fps = gr.Slider(1, 30, step=1, label="frames per second", value=8)
+                    with gr.Row():
+                        self.size = gr.Dropdown([str(s) for s in SIZES], label="size (pixels, square)", value="256")
+                        self.floor = gr.Checkbox(label="floor grid (shows camera motion)", elem_id="floor-grid")
+                with gr.Accordion("Custom path: keyframes", open=False):
+                    gr.Markdown("One row per keyframe: where the camera is and what it looks at (metres, "
+                                "Y up). The path is stretched over the video.")
+                    self.keys = gr.Dataframe(value=DEFAULT_KEYS, headers=KEY_COLUMNS, datatype="number",
+                                             column_count=len(KEY_COLUMNS), interactive=True, row_count=2)
+                    with gr.Row():
+                        self.use_keys = gr.Button("Use these keyframes")
+                        self.use_preset = gr.Button("Back to the preset")
+                with gr.Accordion("Camera files (nerfstudio, AMG, RealEstate10K, MotionCtrl, TUM)", open=False):
+                    if engine.has("camera_files"):
+                        self.cam_upload = gr.File(label="Import a camera path", file_types=[".json", ".txt"],
+                                                  elem_id="camera-upload")
+                        self.fit = gr.Checkbox(label="fit the imported path onto the people", value=True)
+                        with gr.Row():
+                            self.export_fmt = gr.Dropdown(["nerfstudio", "amg", "re10k", "motionctrl", "tum"],
+                                                          value="nerfstudio", label="export format")
+                            self.export_btn = gr.Button("Export the camera path")
+                        self.export_file = gr.File(label="Exported camera path", interactive=False)
+                    else:
+                        gr.Markdown(f"**Unavailable:** {engine.missing('camera_files')}")
+            with gr.Column(scale=2):
+                self.video = gr.Video(label="Live preview (avatar condition video)", autoplay=True, loop=True,
+                                      interactive=False, elem_id="preview-video", height=300)
+                self.sketch = gr.Image(label="From above: people and camera path", type="pil", interactive=False,
+                                       elem_id="preview-sketch", height=300)
+                self.status = gr.Markdown(elem_id="preview-status")
+                self.render_btn = gr.Button("Render preview", elem_id="render-preview")
+                if not engine.has("render"):
+                    gr.Markdown(f"**Preview unavailable:** {engine.missing('render')}")
+
+    def all_params(self) -> list[ParamControl]:
+        return [c for cs in self.own.values() for c in cs] + list(self.common)
+
+    def outputs(self) -> list:
+        out = [self.preset, self.frames, self.fps, self.size, self.floor]
+        out += list(self.groups.values())
+        for c in self.all_params():
+            out.append(c.control)
+            if c.auto is not None:
+                out.append(c.auto)
+        return out
+
+    def values(self, s: Session) -> list:
+        cam, r = s.scene.camera, s.scene.render
+        preset = cam.preset if self.presets is not None and cam.preset in self.groups else "static"
+        vals = [gr.update(value=preset), r.frames, r.fps, str(r.width) if r.width == r.height else gr.skip(),
+                r.floor]
+        vals += [gr.update(visible=name == preset) for name in self.groups]
+        own_names = {c.name for c in self.own.get(preset, [])}
+        for c in self.all_params():
+            if c.preset not in (None, preset):
+                vals.append(gr.skip())
+            else:
+                v = cam.params.get(c.name, c.param.default)
+                upd = {} if v is None else {"value": v}
+                if c.preset is None:
+                    upd["visible"] = c.name not in own_names
+                vals.append(gr.update(**upd))
+            if c.auto is not None:
+                vals.append(c.auto_of(cam.params) if c.preset in (None, preset) else gr.skip())
+        return vals
+
+    # ---- events ------------------------------------------------------------------------
+    def preview(self, s: Session):
+        """Render the session's scene: (video, sketch, status)."""
+        if not engine.has("render"):
+            return gr.skip(), gr.skip(), engine.missing("render")
+        with s.lock:
+            scene = s.scene_for_engine()
+        pv = render_preview(scene, s.new_file("previews", "preview", ".mp4"))
+        r = scene.render
+        status = (f"{len(scene.people)} {'person' if len(scene.people) == 1 else 'people'}, {r.frames} frames at "
+                  f"{r.width}x{r.height}, rendered in {pv.seconds:.2f} s")
+        return str(pv.video), pv.sketch, status
+
+    def wire(self, preview_outputs: list) -> None:
+        ctx, client = self.ctx, self.ctx.client
+        previewing = dict(concurrency_id="preview", concurrency_limit=ctx.config.max_previews,
+                          trigger_mode="always_last", show_progress="minimal")
+
+        @user_errors
+        def render(cid):
+            return self.preview(ctx.session(cid))
+
+        self.render_btn.click(render, [client], preview_outputs, api_visibility="private", **previewing)
+
+        def change(cid, mutate):
+            s = ctx.session(cid)
+            with s.lock:
+                backup = s.scene.model_copy(deep=True)
+                try:
+                    mutate(s)
+                    s.save()
+                except AmgError:
+                    s.scene = backup
+                    raise
+            try:
+                return self.preview(s)
+            except AmgError:
+                # the engine refused the new camera: restore the last good one, say why
+                with s.lock:
+                    s.scene = backup
+                    s.save()
+                raise
+
+        def set_render(field, convert):
+            @user_errors
+            def fn(cid, value):
+                def mutate(s):
+                    if field == "size":
+                        s.scene.render.width = s.scene.render.height = int(value)
+                    else:
+                        setattr(s.scene.render, field, convert(value))
+                return change(cid, mutate)
+            return fn
+
+        self.frames.release(set_render("frames", int), [client, self.frames], preview_outputs, **previewing)
+        self.fps.release(set_render("fps", float), [client, self.fps], preview_outputs, **previewing)
+        self.size.input(set_render("size", int), [client, self.size], preview_outputs, **previewing)
+        self.floor.input(set_render("floor", bool), [client, self.floor], preview_outputs, **previewing)
+
+        if self.presets is None:
+            return
+
+        @user_errors
+        def set_preset(cid, name):
+            def mutate(s):
+                keep = {p.name for p in self.presets.preset_params(name)}
+                params = {k: v for k, v in s.scene.camera.params.items() if k in keep}
+                s.scene.camera = CameraRef(preset=name, params=params)
+            return change(cid, mutate)
+
+        def set_param(name, auto=False):
+            @user_errors
+            def fn(cid, value):
+                def mutate(s):
+                    params = dict(s.scene.camera.params)
+                    if auto and value:
+                        params.pop(name, None)
+                    elif not auto:
+                        params[name] = value
+                    s.scene.camera = s.scene.camera.model_copy(update={"params": params})
+                return change(cid, mutate)
+            return fn
+
+        groups_out = [self.preset, *self.groups.values(), *[c.control for c in self.common]]
+
+        def show_groups(cid):
+            s = ctx.session(cid)
+            preset = s.scene.camera.preset
+            own = {c.name for c in self.own.get(preset, [])}
+            return [gr.update(value=preset), *[gr.update(visible=n == preset) for n in self.groups],
+                    *[gr.update(visible=c.name not in own) for c in self.common]]
+
+        self.preset.input(set_preset, [client, self.preset], preview_outputs, **previewing).then(
+            show_groups, [client], groups_out, show_progress="hidden")
+        for c in self.all_params():
+            event = c.control.release if c.kind == "number" else c.control.input
+            deps = event(set_param(c.name), [client, c.control], preview_outputs, **previewing)
+            if c.auto is not None:
+                deps.then(lambda: False, None, [c.auto], show_progress="hidden")
+                c.auto.input(set_param(c.name, auto=True), [client, c.auto], preview_outputs, **previewing)
+
+        @user_errors
+        def use_keys(cid, table):
+            s = ctx.session(cid)
+            file = self.keyframes_file(s, table)
+            return change(cid, lambda s: setattr(s.scene, "camera",
+                                                 CameraRef(preset="static", params={"retime": True}, file=file)))
+
+        @user_errors
+        def use_preset(cid):
+            return change(cid, lambda s: setattr(s.scene, "camera", CameraRef(preset=s.scene.camera.preset)))
+
+        self.use_keys.click(use_keys, [client, self.keys], preview_outputs, **previewing)
+        self.use_preset.click(use_preset, [client], preview_outputs, **previewing).then(
+            show_groups, [client], groups_out, show_progress="hidden")
+
+        if engine.has("camera_files"):
+            @user_errors
+            def import_file(cid, file, fit):
+                if not file:
+                    return gr.skip(), gr.skip(), gr.skip()
+                s = ctx.session(cid)
+                src = Path(file)
+                from amg.camera.formats import load_camera_path
+
+                load_camera_path(src)  # refuse a bad file before it becomes the scene's camera
+                dst = s.new_file("cameras", src.stem[:40], src.suffix or ".json")
+                dst.write_bytes(src.read_bytes())
+                rel = str(dst.relative_to(s.dir))
+                params = {"retime": True, "fit": bool(fit)}
+                return change(cid, lambda s: setattr(s.scene, "camera", CameraRef(preset="static", params=params,
+                                                                                  file=rel)))
+
+            @user_errors
+            def export(cid, fmt):
+                s = ctx.session(cid)
+                return str(self.export_path(s, fmt))
+
+            self.cam_upload.upload(import_file, [client, self.cam_upload, self.fit], preview_outputs, **previewing)
+            self.export_btn.click(export, [client, self.export_fmt], [self.export_file])
+
+    # ---- engine calls --------------------------------------------------------------------
+    def keyframes_file(self, s: Session, table) -> str:
+        """Write the keyframe table as an AMG camera path in the session; its relative path."""
+        from amg.camera import look_at
+        from amg.camera.formats import save_camera_path
+        from amg.camera.path import CameraPath, Keyframe
+
+        rows = np.asarray(table.values if hasattr(table, "values") else table, dtype=object)
+        keys = []
+        for i, row in enumerate(rows):
+            try:
+                t, cx, cy, cz, tx, ty, tz, fov = (float(v) for v in row[:8])
+            except (TypeError, ValueError):
+                raise AmgError(f"keyframe table row {i + 1}: every cell must be a number") from None
+            eye, target = np.array([cx, cy, cz]), np.array([tx, ty, tz])
+            if np.linalg.norm(eye - target) < 1e-6:
+                raise AmgError(f"keyframe table row {i + 1}: the camera cannot look at its own position")
+            keys.append(Keyframe(t, look_at(eye, target), fov, target=target))
+        if len(keys) < 2:
+            raise AmgError("keyframe table: a path needs at least two keyframes")
+        path = CameraPath(sorted(keys, key=lambda k: k.time), source="keyframe table", name="keyframes")
+        file = s.new_file("cameras", "keyframes", ".json")
+        save_camera_path(path, file, "amg")
+        return str(file.relative_to(s.dir))
+
+    def export_path(self, s: Session, fmt: str) -> Path:
+        """The scene's camera path as a file in `fmt`, sampled at the video's frames."""
+        from amg.camera.formats import save_camera_path
+        from amg.camera.scene_camera import scene_camera_path
+        from amg.camera.subjects import Subjects
+
+        scene = s.scene_for_engine()
+        result = engine.get("render")(scene)
+        r = scene.render
+        path, _ = scene_camera_path(scene.camera, Subjects.from_joints(result.joints), r.frames, r.fps,
+                                    scene.resolve_path)
+        suffix = ".txt" if fmt in ("re10k", "tum") else ".json"
+        out = s.new_file("exports", f"camera_path_{fmt}", suffix)
+        save_camera_path(path, out, fmt, fps=r.fps, width=r.width, height=r.height, retime_frames=r.frames)
+        return out

@@ -1,0 +1,240 @@
+"""Generate tab: prompts and settings, a background job with progress and Cancel, results and history."""
+
+from __future__ import annotations
+
+import time
+
+import gradio as gr
+
+from amg.errors import AmgError
+from app import engine
+from app.context import Ctx, user_errors
+from app.generation import GenerateSettings, expected_status, run_generation
+from app.session import Session
+
+MODEL_CHOICES = ["tiny-random", "ali-vilab/text-to-video-ms-1.7b", "modelscope-random"]
+HISTORY_COLUMNS = ["#", "finished", "prompt", "seed", "steps", "weights", "seconds"]
+POLL_S = 0.4
+
+
+def banner_html(status) -> str:
+    """The weights banner: loud when the output cannot be a real generation."""
+    if status is None:
+        return ""
+    if status.trained:
+        return f"<div class='amg-ok' id='weights-ok'>{status.message}</div>"
+    return f"<div class='amg-banner' id='untrained-banner'><b>Untrained weights.</b> {status.message}</div>"
+
+
+class GenerateTab:
+    def __init__(self, ctx: Ctx):
+        self.ctx = ctx
+
+    def build(self) -> None:
+        if not engine.has("model"):
+            gr.Markdown(f"**Generation unavailable:** {engine.missing('model')}")
+        self.banner = gr.HTML(elem_id="weights-banner")
+        with gr.Row():
+            with gr.Column(scale=3):
+                with gr.Row():
+                    self.sentence = gr.Textbox(label="Describe the video in one sentence", scale=4, lines=2,
+                                               elem_id="sentence",
+                                               placeholder="a woman in a yellow dress and a man in a white "
+                                                           "shirt dance on a beach at sunset")
+                    self.fill = gr.Button("Fill the prompts", scale=1, elem_id="fill-prompts")
+                self.fill_note = gr.Markdown()
+                self.prompt = gr.Textbox(label="Scene prompt (what the video model reads)", lines=2,
+                                         elem_id="scene-prompt")
+                self.negative = gr.Textbox(label="Negative prompt", lines=1)
+                with gr.Row():
+                    self.steps = gr.Slider(1, 100, value=20, step=1, label="steps (DDIM)")
+                    self.guidance = gr.Slider(1.0, 20.0, value=9.0, step=0.5, label="text guidance")
+                with gr.Row():
+                    self.use_avatar_guidance = gr.Checkbox(label="separate avatar guidance", value=False)
+                    self.avatar_guidance = gr.Slider(1.0, 10.0, value=1.5, step=0.1, label="avatar guidance")
+                with gr.Row():
+                    self.seed = gr.Number(value=0, precision=0, label="seed", minimum=0, maximum=2**31 - 1)
+                    self.random_seed = gr.Checkbox(label="random seed", value=False)
+                with gr.Row():
+                    self.model = gr.Dropdown(MODEL_CHOICES, value="tiny-random", allow_custom_value=True,
+                                             label="model (hub id, local folder, or tiny-random)",
+                                             elem_id="model-choice", scale=2)
+                    self.adapters = gr.Textbox(label="AMG adapters folder (optional)", scale=2, max_lines=1)
+                with gr.Row():
+                    self.go = gr.Button("Generate", variant="primary", elem_id="generate",
+                                        interactive=engine.has("model"))
+                    self.cancel = gr.Button("Cancel", variant="stop", elem_id="cancel")
+                self.status = gr.Markdown(elem_id="job-status")
+            with gr.Column(scale=3):
+                with gr.Row():
+                    self.result = gr.Video(label="Generated video", interactive=False, autoplay=True, loop=True,
+                                           elem_id="result-video")
+                    self.condition = gr.Video(label="Its avatar condition video", interactive=False, autoplay=True,
+                                              loop=True, elem_id="condition-video")
+                self.files = gr.File(label="Downloads (MP4, condition MP4, scene JSON)", file_count="multiple",
+                                     interactive=False, elem_id="result-files")
+        with gr.Accordion("This session's results", open=True):
+            self.history = gr.Dataframe(headers=HISTORY_COLUMNS, interactive=False, elem_id="history",
+                                        column_count=len(HISTORY_COLUMNS))
+            with gr.Row():
+                self.pick = gr.Dropdown(label="Show result", choices=[], scale=3)
+
+    def outputs(self) -> list:
+        return [self.prompt, self.negative, self.banner]
+
+    def values(self, s: Session) -> list:
+        return [s.scene.prompt, s.scene.negative_prompt, banner_html(self._expected("tiny-random", ""))]
+
+    @staticmethod
+    def _expected(model, adapters):
+        try:
+            return expected_status(model, adapters or None)
+        except AmgError:
+            return None
+
+    def result_outputs(self) -> list:
+        return [self.result, self.condition, self.files, self.history, self.pick, self.banner]
+
+    def show_result(self, s: Session, result: dict | None):
+        rows = [[i + 1, r["finished"], r["prompt"][:60], r["seed"], r["settings"]["steps"],
+                 "trained" if r["trained"] else "UNTRAINED", r["seconds"]] for i, r in enumerate(s.history)]
+        picks = [f"{i + 1}: {r['prompt'][:40]}" for i, r in enumerate(s.history)]
+        if result is None:
+            return gr.skip(), gr.skip(), gr.skip(), rows, gr.update(choices=picks), gr.skip()
+        from amg.model import WeightsStatus  # noqa: F401 - only to be sure the banner matches the engine
+
+        banner = (f"<div class='amg-banner' id='untrained-banner'><b>Untrained weights.</b> {result['weights']}</div>"
+                  if not result["trained"] else f"<div class='amg-ok'>{result['weights']}</div>")
+        return (result["video"], result["condition"], [result["video"], result["condition"], result["scene"]],
+                rows, gr.update(choices=picks, value=picks[-1] if picks else None), banner)
+
+    # ---- events ------------------------------------------------------------------------
+    def wire(self, refresh_all, refresh_outputs) -> None:
+        ctx, client = self.ctx, self.ctx.client
+
+        @user_errors
+        def set_prompts(cid, prompt, negative):
+            s = ctx.session(cid)
+            s.scene.prompt, s.scene.negative_prompt = (prompt or "").strip(), (negative or "").strip()
+            s.save()
+
+        self.prompt.blur(set_prompts, [client, self.prompt, self.negative], None, show_progress="hidden")
+        self.negative.blur(set_prompts, [client, self.prompt, self.negative], None, show_progress="hidden")
+
+        @user_errors
+        def fill(cid, sentence):
+            s = ctx.session(cid)
+            sentence = (sentence or "").strip()
+            if not sentence:
+                raise AmgError("sentence: empty; describe the people and the scene in one sentence")
+            if not engine.has("prompts"):
+                s.scene.prompt = sentence
+                s.save()
+                return [*refresh_all(s), f"Scene prompt set; per-person prompts need: {engine.missing('prompts')}"]
+            parts = engine.get("prompts")(sentence, num_people=len(s.scene.people))
+            appearances = list(getattr(parts, "appearances", []) or [])
+            for person, text in zip(s.scene.people, appearances):
+                if text:
+                    person.avatar.prompt = text
+            s.scene.prompt = getattr(parts, "scene", None) or sentence
+            s.save()
+            note = (f"Filled the scene prompt and {min(len(appearances), len(s.scene.people))} appearance "
+                    f"prompt(s); edit them freely.")
+            if len(appearances) > len(s.scene.people):
+                note += f" The sentence describes {len(appearances)} people; add people in the Avatar tab."
+            return [*refresh_all(s), note]
+
+        self.fill.click(fill, [client, self.sentence], [*refresh_outputs, self.fill_note])
+
+        @user_errors
+        def show_banner(model, adapters):
+            return banner_html(self._expected((model or "").strip(), (adapters or "").strip()))
+
+        self.model.change(show_banner, [self.model, self.adapters], [self.banner], show_progress="hidden")
+        self.adapters.blur(show_banner, [self.model, self.adapters], [self.banner], show_progress="hidden")
+
+        @user_errors
+        def start(cid, prompt, negative, steps, guidance, use_ag, ag, seed, rand, model, adapters):
+            s = ctx.session(cid)
+            current = ctx.jobs.get(s.job_id)
+            if current is not None and current.active:
+                raise AmgError("a generation of this session is already running: wait for it or press Cancel")
+            set_prompts(cid, prompt, negative)
+            model = (model or "").strip() or "tiny-random"
+            settings = GenerateSettings(
+                model=model, adapters=(adapters or "").strip() or None, steps=int(steps), guidance=float(guidance),
+                avatar_guidance=float(ag) if use_ag else None,
+                seed=None if rand else int(seed or 0), negative_prompt=(negative or "").strip())
+            scene = s.scene_for_engine()
+            if not scene.prompt:
+                raise AmgError("scene prompt: empty; describe the video to generate")
+            jobs_dir = ctx.store.root / "jobs"
+            job = ctx.jobs.submit(lambda job: run_generation(job, scene, settings, jobs_dir / job.id,
+                                                             ctx.config.device), owner=s.id)
+            s.job_id = job.id
+            return f"Started (job {job.id[:8]})."
+
+        @user_errors
+        def stop(cid):
+            s = ctx.session(cid)
+            job = ctx.jobs.cancel(s.job_id)
+            if job is None or job.status not in ("queued", "running"):
+                return "Nothing is running."
+            return "Cancelling: the job stops after the current step."
+
+        inputs = [client, self.prompt, self.negative, self.steps, self.guidance, self.use_avatar_guidance,
+                  self.avatar_guidance, self.seed, self.random_seed, self.model, self.adapters]
+        self.go.click(start, inputs, [self.status], api_visibility="private").success(
+            self.watch, [client], [self.status, *self.result_outputs()], show_progress_on=[self.result],
+            concurrency_limit=None, api_visibility="private")
+        self.cancel.click(stop, [client], [self.status], concurrency_limit=None, queue=False,
+                          api_visibility="private")
+
+        @user_errors
+        def pick(cid, choice):
+            s = ctx.session(cid)
+            try:
+                i = int(str(choice).split(":")[0]) - 1
+                result = s.history[i]
+            except (ValueError, IndexError):
+                return tuple(gr.skip() for _ in self.result_outputs())
+            return self.show_result(s, result)
+
+        self.pick.input(pick, [client, self.pick], self.result_outputs(), api_visibility="private")
+
+    def watch(self, cid, progress=gr.Progress()):
+        """Follow the session's job until it ends (also called on page load to re-attach)."""
+        s = self.ctx.session(cid)
+        job = self.ctx.jobs.get(s.job_id)
+        if job is None:
+            yield ("", *self.show_result(s, None))
+            return
+        last = None
+        while job.active:
+            if job.status == "queued":
+                place = self.ctx.jobs.place_in_line(job)
+                text = f"Waiting for a free worker: place {place} in line (one generation runs at a time)."
+                progress(0.0, desc=text)
+            else:
+                left = f", about {job.seconds_left:.0f} s left" if job.seconds_left is not None else ""
+                text = f"Generating: {job.message}{left}."
+                if job.total:
+                    progress((job.step, job.total), desc=f"{job.message}{left}", unit="steps")
+                else:
+                    progress(None, desc=job.message)
+            if text != last:
+                yield (text, *(gr.skip() for _ in self.result_outputs()))
+                last = text
+            time.sleep(POLL_S)
+        if job.status == "done":
+            if not any(r.get("video") == job.result["video"] for r in s.history):
+                s.history.append(job.result)
+            r = job.result
+            text = (f"Done in {r['seconds']:.1f} s: {r['frames']} frames at {r['width']}x{r['height']}, "
+                    f"seed {r['seed']}.")
+            yield (text, *self.show_result(s, r))
+        elif job.status == "cancelled":
+            yield ("Cancelled: nothing was written; the scene is unchanged.",
+                   *(gr.skip() for _ in self.result_outputs()))
+        else:
+            yield (f"Failed: {job.error}", *(gr.skip() for _ in self.result_outputs()))

@@ -1,0 +1,324 @@
+"""Motion tab: the preset library (search, thumbnails, credits), uploads, and per-person editing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import gradio as gr
+
+from amg.errors import AmgError
+from amg.scene import MotionRef, Person, Placement
+from app import engine
+from app.context import Ctx, user_errors
+from app.session import Session
+from app.thumbnails import stick_figures
+
+UPLOAD_TYPES = [".npz", ".npy", ".bvh"]
+
+
+def _field(item, name, default=None):
+    return item.get(name, default) if isinstance(item, dict) else getattr(item, name, default)
+
+
+def library_entries(items) -> list[dict]:
+    """The library's presets as plain dicts: name, description, tags, credit, people."""
+    out = []
+    for it in items:
+        if isinstance(it, tuple):  # (preset, score) from a search
+            it = it[0]
+        if isinstance(it, str):
+            out.append(dict(name=it, description="", tags=[], credit="", people=1))
+            continue
+        out.append(dict(name=_field(it, "name"), description=_field(it, "description", "") or "",
+                        tags=list(_field(it, "tags", []) or []), credit=_field(it, "credit", "") or "",
+                        people=int(_field(it, "people", 1) or 1)))
+    return out
+
+
+class MotionTab:
+    def __init__(self, ctx: Ctx):
+        self.ctx = ctx
+        self.thumb_dir = ctx.store.root / "thumbnails"
+        self.entries: list[dict] = []
+        if engine.has("motion_library"):
+            self.entries = library_entries(engine.get("motion_library")())
+        self.by_name = {e["name"]: e for e in self.entries}
+
+    # ---- library ------------------------------------------------------------------------
+    def thumbnail(self, name: str) -> str:
+        """A PNG of a few poses of the preset, drawn once and kept."""
+        path = self.thumb_dir / f"{name}.png"
+        if not path.is_file():
+            from amg.motion.library import load_preset
+            from amg.motion.skeleton import motion_joints
+
+            motions = load_preset(name)
+            motions = motions if isinstance(motions, (list, tuple)) else [motions]
+            import numpy as np
+
+            n = min(m.num_frames for m in motions)
+            joints = np.stack([motion_joints(m)[:n] for m in motions])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            stick_figures(joints).save(path)
+        return str(path)
+
+    def gallery_items(self, entries: list[dict]) -> list[tuple[str, str]]:
+        items = []
+        for e in entries:
+            try:
+                thumb = self.thumbnail(e["name"])
+            except (AmgError, OSError, ValueError):
+                continue  # a preset that cannot be drawn is still assignable from the search list
+            people = " (two people)" if e["people"] > 1 else ""
+            items.append((thumb, f"{e['name']}{people}"))
+        return items
+
+    # ---- layout ------------------------------------------------------------------------
+    def build(self) -> None:
+        with gr.Row():
+            with gr.Column(scale=3):
+                if engine.has("motion_library"):
+                    with gr.Row():
+                        self.query = gr.Textbox(label="Search motions by sentence", scale=4, max_lines=1,
+                                                placeholder="e.g. two people greet each other", elem_id="motion-search")
+                        self.search_btn = gr.Button("Search", scale=1)
+                    self.gallery = gr.Gallery(value=self.gallery_items(self.entries), label="Motion library",
+                                              columns=4, height=330, allow_preview=False, elem_id="motion-gallery",
+                                              object_fit="contain")
+                    self.details = gr.Markdown("Pick a motion to see its description and credit.",
+                                               elem_id="motion-details")
+                    self.assign_preset = gr.Button("Assign the picked motion", variant="primary",
+                                                   elem_id="assign-preset")
+                else:
+                    gr.Markdown(f"**Motion library unavailable:** {engine.missing('motion_library')}")
+                with gr.Accordion("Upload a motion file", open=True):
+                    if engine.has("motion_import"):
+                        from amg.motion.formats import ACCEPTED_FORMATS
+
+                        gr.Markdown(ACCEPTED_FORMATS[0].upper() + ACCEPTED_FORMATS[1:] + ".")
+                        self.upload = gr.File(label="Motion file", file_types=UPLOAD_TYPES, elem_id="motion-upload")
+                        self.upload_note = gr.Markdown(elem_id="upload-note")
+                        with gr.Row():
+                            self.uploads = gr.Dropdown(label="Uploaded motions", choices=[], scale=3,
+                                                       elem_id="uploaded-motions")
+                            self.assign_upload = gr.Button("Assign to the person", scale=1, elem_id="assign-upload")
+                    else:
+                        gr.Markdown(f"**Unavailable:** {engine.missing('motion_import')}")
+            with gr.Column(scale=2):
+                self.people = gr.Dropdown(label="Person", choices=[], elem_id="motion-person")
+                self.current = gr.Markdown(elem_id="motion-current")
+                with gr.Row():
+                    self.start = gr.Slider(0, 30, step=0.1, label="trim start (s)")
+                    self.end = gr.Slider(0, 30, step=0.1, label="trim end (s, 0 = to the end)")
+                with gr.Row():
+                    self.speed = gr.Slider(0.25, 4.0, step=0.05, value=1.0, label="speed")
+                    self.loop = gr.Checkbox(label="loop", value=True)
+                    self.mirror = gr.Checkbox(label="mirror (left/right)")
+                gr.Markdown("Placement on the floor (metres; heading in degrees, counter-clockwise from above)")
+                with gr.Row():
+                    self.x = gr.Slider(-5, 5, step=0.05, label="x")
+                    self.z = gr.Slider(-5, 5, step=0.05, label="z")
+                    self.heading = gr.Slider(-180, 180, step=1, label="heading")
+                self.video = gr.Video(label="Preview", autoplay=True, loop=True, interactive=False, height=260,
+                                      elem_id="motion-preview")
+                self.sketch = gr.Image(label="From above", type="pil", interactive=False, height=220)
+                self.status = gr.Markdown()
+
+    def outputs(self) -> list:
+        out = [self.people, self.current, self.start, self.end, self.speed, self.loop, self.mirror,
+               self.x, self.z, self.heading]
+        if engine.has("motion_import"):
+            out.append(self.uploads)
+        return out
+
+    def values(self, s: Session) -> list:
+        person = s.person()
+        m, pl = person.motion, person.placement
+        src = m.source
+        label = src if src in self.by_name else f"file {Path(src).name}"
+        extra = f" (person {m.person + 1} of the file)" if m.person else ""
+        vals = [gr.update(choices=s.person_ids(), value=person.id), f"**{person.id}** performs **{label}**{extra}.",
+                m.start, m.end or 0.0, m.speed, m.loop, m.mirror, pl.x, pl.z, pl.heading]
+        if engine.has("motion_import"):
+            vals.append(gr.update(choices=self.upload_choices(s)))
+        return vals
+
+    @staticmethod
+    def upload_choices(s: Session) -> list[str]:
+        out = []
+        for name, rel in s.motions.items():
+            count = s.motion_people.get(name, 1)
+            out += [name] if count == 1 else [f"{name} :: person {k + 1}" for k in range(count)]
+        return out
+
+    # ---- events ------------------------------------------------------------------------
+    def wire(self, refresh_all, refresh_outputs, preview) -> None:
+        ctx, client = self.ctx, self.ctx.client
+        motion_preview = [self.video, self.sketch, self.status]
+        previewing = dict(concurrency_id="preview", concurrency_limit=ctx.config.max_previews,
+                          trigger_mode="always_last", show_progress="minimal")
+
+        @user_errors
+        def render(cid):
+            return preview(ctx.session(cid))
+
+        @user_errors
+        def select(cid, pid):
+            s = ctx.session(cid)
+            if pid in s.person_ids():
+                s.selected = pid
+            return refresh_all(s)
+
+        self.people.input(select, [client, self.people], refresh_outputs, show_progress="hidden")
+
+        def edit(setter):
+            @user_errors
+            def fn(cid, value):
+                s = ctx.session(cid)
+                with s.lock:
+                    person = s.person()
+                    setter(person, value)
+                    s.save()
+                return preview(s)
+            return fn
+
+        def set_motion(key, convert):
+            def setter(person: Person, value):
+                setattr(person.motion, key, convert(value))
+            return setter
+
+        def set_place(key):
+            def setter(person: Person, value):
+                setattr(person.placement, key, float(value))
+            return setter
+
+        controls = [(self.start, set_motion("start", float)),
+                    (self.end, set_motion("end", lambda v: float(v) if v and float(v) > 0 else None)),
+                    (self.speed, set_motion("speed", float)), (self.loop, set_motion("loop", bool)),
+                    (self.mirror, set_motion("mirror", bool)), (self.x, set_place("x")),
+                    (self.z, set_place("z")), (self.heading, set_place("heading"))]
+        for comp, setter in controls:
+            event = comp.release if isinstance(comp, gr.Slider) else comp.input
+            event(edit(setter), [client, comp], motion_preview, **previewing)
+
+        if engine.has("motion_library"):
+            @user_errors
+            def search(cid, text):
+                s = ctx.session(cid)
+                text = (text or "").strip()
+                if not text:
+                    s.found = None
+                else:
+                    s.found = library_entries(engine.get("motion_search")(text))
+                items = self.gallery_items(s.found if s.found is not None else self.entries)
+                note = f"{len(items)} motion(s) for “{text}”, best first." if text else "All motions."
+                return gr.update(value=items, selected_index=None), note
+
+            def pick(cid, evt: gr.SelectData):
+                s = ctx.session(cid)
+                found = s.found if s.found is not None else self.entries
+                drawn = [e for e in found if (self.thumb_dir / f"{e['name']}.png").is_file()]
+                e = drawn[evt.index] if evt.index is not None and evt.index < len(drawn) else None
+                if e is None:
+                    return gr.skip()
+                s.picked = e["name"]
+                tags = ", ".join(e["tags"])
+                people = "two people: assigns the first two people of the scene" if e["people"] > 1 else "one person"
+                return (f"**{e['name']}** ({people}). {e['description']}"
+                        + (f"  \nTags: {tags}" if tags else "") + (f"  \nCredit: {e['credit']}" if e["credit"] else ""))
+
+            @user_errors
+            def assign_preset(cid):
+                s = ctx.session(cid)
+                name = s.picked
+                if not name:
+                    raise AmgError("motion library: pick a motion in the gallery first")
+                entry = self.by_name[name]
+                with s.lock:
+                    if entry["people"] > 1:
+                        self.assign_pair(s, name, entry["people"])
+                    else:
+                        s.person().motion = MotionRef(source=name)
+                    s.save()
+                return refresh_all(s)
+
+            self.search_btn.click(search, [client, self.query], [self.gallery, self.details])
+            self.query.submit(search, [client, self.query], [self.gallery, self.details])
+            self.gallery.select(pick, [client], [self.details], show_progress="hidden")
+            self.assign_preset.click(assign_preset, [client], refresh_outputs).then(
+                render, [client], motion_preview, **previewing)
+
+        if engine.has("motion_import"):
+            @user_errors
+            def upload(cid, file):
+                if not file:
+                    return gr.skip(), gr.skip()
+                s = ctx.session(cid)
+                summary, name, count = self.import_upload(s, Path(file))
+                choices = self.upload_choices(s)
+                pick = name if count == 1 else f"{name} :: person 1"
+                return summary, gr.update(choices=choices, value=pick)
+
+            @user_errors
+            def assign_upload(cid, choice):
+                s = ctx.session(cid)
+                if not choice:
+                    raise AmgError("uploaded motions: upload a motion file first, then pick it")
+                name, _, who = str(choice).partition(" :: person ")
+                if name not in s.motions:
+                    raise AmgError(f"uploaded motion {name!r} is not in this session any more; upload it again")
+                with s.lock:
+                    s.person().motion = MotionRef(source=s.motions[name], person=int(who) - 1 if who else 0)
+                    s.save()
+                return refresh_all(s)
+
+            self.upload.upload(upload, [client, self.upload], [self.upload_note, self.uploads])
+            self.assign_upload.click(assign_upload, [client, self.uploads], refresh_outputs).then(
+                render, [client], motion_preview, **previewing)
+
+    # ---- engine calls --------------------------------------------------------------------
+    def assign_pair(self, s: Session, name: str, people: int) -> None:
+        """A multi-person preset drives the first `people` people (added when missing)."""
+        scene = s.scene
+        ids = s.person_ids()
+        new = list(scene.people)
+        while len(new) < people:
+            n = len(new) + 1
+            while f"person{n}" in ids:
+                n += 1
+            new.append(Person(id=f"person{n}"))
+            ids.append(f"person{n}")
+        for k in range(people):
+            # the pair file carries the partners' relative placement: the scene's placement must not add to it
+            new[k] = new[k].model_copy(update={"motion": MotionRef(source=name, person=k), "placement": Placement()})
+        s.scene = scene.model_copy(update={"people": new})
+
+    def import_upload(self, s: Session, src: Path) -> tuple[str, str, int]:
+        """Check an uploaded file with the engine's importer and keep it in the session."""
+        if src.suffix.lower() not in UPLOAD_TYPES:
+            raise AmgError(f"{src.name}: {src.suffix or 'no extension'} is not a motion file type; "
+                           f"accepted: {', '.join(UPLOAD_TYPES)}")
+        from amg.motion.formats import load_motion_file
+
+        try:
+            motions = load_motion_file(src)
+        except AmgError as e:
+            # the engine names the server's temp path: name the user's file instead
+            raise AmgError(str(e).replace(str(src), src.name)) from None
+        dest_dir = s.subdir("uploads")
+        name = src.name
+        stem, suffix = Path(name).stem[:60], Path(name).suffix.lower()
+        k = 1
+        while (dest_dir / name).exists():
+            k += 1
+            name = f"{stem}-{k}{suffix}"
+        shutil.copyfile(src, dest_dir / name)
+        with s.lock:
+            s.motions[name] = f"uploads/{name}"
+            s.motion_people[name] = len(motions)
+        m = motions[0]
+        who = f"{len(motions)} people, " if len(motions) > 1 else ""
+        summary = (f"Imported **{name}**: {who}{m.num_frames} frames at {m.fps:g} fps ({m.duration:.1f} s). "
+                   "Pick it below and assign it to a person.")
+        return summary, name, len(motions)
