@@ -168,9 +168,8 @@ def _find_setting(lower: list[str], start: int) -> int | None:
     i = start
     while i < len(lower):
         w = lower[i]
-        if w in _SETTING_PREPOSITIONS and not (w in {"in", "with"} and _is_clothing_phrase(lower, i)):
-            if not (w == "with"):
-                return i
+        if w in _SETTING_PREPOSITIONS and not (w == "in" and _is_clothing_phrase(lower, i)):
+            return i
         i += 1
     return None
 
@@ -189,16 +188,13 @@ def _split_people(words: list[str], lower: list[str]) -> list[PersonPrompt]:
     parts.append(current)
 
     people_parts: list[tuple[list[str], list[str]]] = []
-    joiners: list[str] = []
-    for i, (pw, pl) in enumerate(parts):
+    for pw, pl in parts:
         head = _head_noun(pl)
         if head is not None or not people_parts:
             people_parts.append((list(pw), list(pl)))
         elif pw:  # "... in a white shirt and black trousers": same person
             people_parts[-1][0].extend(["and"] + pw)
             people_parts[-1][1].extend(["and"] + pl)
-        del joiners
-        joiners = []
     people: list[PersonPrompt] = []
     for pw, pl in people_parts:
         head = _head_noun(pl)
@@ -217,7 +213,7 @@ def _split_people(words: list[str], lower: list[str]) -> list[PersonPrompt]:
             if number_at is not None:
                 del pw[number_at]
                 idx -= 1
-            pw = [_singular_garment(w) for w in pw]
+            pw = _singular_garments(pw)
             while pw and pw[0].lower() in _DETERMINERS:
                 pw.pop(0)
             pw = [_article(pw[0])] + pw if pw else pw
@@ -241,14 +237,27 @@ def _head_noun(lower: list[str]) -> tuple[int, str] | None:
     return None
 
 
-def _singular_garment(word: str) -> str:
-    lw = word.lower()
-    if lw in _GARMENTS and lw.endswith("s") and lw not in {"pants", "jeans", "shorts", "trousers", "leggings",
-                                                           "glasses", "sunglasses", "clothes", "trunks",
-                                                           "overalls", "boots", "shoes", "sneakers", "heels",
-                                                           "sandals", "gloves", "sportswear", "dress"}:
-        return word[:-2] if lw.endswith(("sses", "shes", "ches")) else word[:-1]
-    return word
+_PLURAL_ONLY = {"pants", "jeans", "shorts", "trousers", "leggings", "glasses", "sunglasses", "clothes", "trunks",
+                "overalls", "boots", "shoes", "sneakers", "heels", "sandals", "gloves", "sportswear", "dress"}
+
+
+def _singular_garments(words: list[str]) -> list[str]:
+    """One of "two women in blue dresses" wears "a blue dress"."""
+    out: list[str] = []
+    marker = None  # where the current garment phrase starts in `out` ("in", "wearing", "with", "and")
+    for word in words:
+        lw = word.lower()
+        if lw in {"in", "wearing", "with", "and"}:
+            out.append(word)
+            marker = len(out)
+            continue
+        if lw in _GARMENTS and lw.endswith("s") and lw not in _PLURAL_ONLY:
+            word = word[:-2] if lw.endswith(("sses", "shes", "ches")) else word[:-1]
+            if marker is not None and (marker == len(out) or out[marker].lower() not in _DETERMINERS):
+                out.insert(marker, _article(out[marker] if marker < len(out) else word))
+            marker = None
+        out.append(word)
+    return out
 
 
 def _article(word: str) -> str:

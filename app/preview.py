@@ -43,9 +43,9 @@ def sketch_of(scene: Scene, joints: np.ndarray, cameras) -> Image.Image:
     """joints: (P, T, 22, 3) world joints; cameras: one amg Camera per frame."""
     joints = np.asarray(joints)
     tracks = joints[:, :, 0, :][..., [0, 2]]  # pelvis on the floor, (P, T, 2)
-    # facing at frame 0: perpendicular to the hip line (left hip - right hip), +Z at rest
-    hips = joints[:, 0, 1, :] - joints[:, 0, 2, :]
-    headings = np.degrees(np.arctan2(-hips[:, 2], hips[:, 0]))
+    # facing at frame 0: perpendicular to the hip and shoulder lines (left - right), +Z at rest
+    across = (joints[:, 0, 1] - joints[:, 0, 2]) + (joints[:, 0, 16] - joints[:, 0, 17])
+    headings = np.degrees(np.arctan2(-across[:, 2], across[:, 0]))
     c2w = np.stack([c.c2w for c in cameras])
     return draw_top_down(tracks, [p.id for p in scene.people],
                          [PERSON_COLOURS[i % len(PERSON_COLOURS)] for i in range(len(scene.people))],

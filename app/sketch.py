@@ -82,9 +82,9 @@ def draw_top_down(
         if headings is not None:
             a = np.radians(headings[p])
             # heading 0 faces +Z; counter-clockwise seen from above (x = sin, z = cos)
-            tip = tracks[p, 0] + 0.35 * np.array([np.sin(a), np.cos(a)])
+            tip = tracks[p, 0] + 0.5 * np.array([np.sin(a), np.cos(a)])
             tu, tv = px(tip)
-            d.line([(u[0], v[0]), (tu, tv)], fill=TEXT, width=2)
+            d.line([(u[0], v[0]), (tu, tv)], fill=TEXT, width=3)
         d.text((u[0] + r + 2, v[0] + 2), label, fill=TEXT)
     d.text((6, size - 16), "top view, 1 m grid  (+x right, +z down)", fill=(120, 120, 110))
     return img

@@ -50,13 +50,20 @@ def test_global_orientation_and_translation(body):
     assert j[J["left_wrist"], 2] < 2.0 - 0.5
 
 
-def test_grounding_puts_the_lowest_point_on_the_floor(body):
+@pytest.mark.parametrize("phenotype", [{}, {"age": 0.3}, {"height": 1.0, "weight": 0.9}])
+def test_grounded_motion_puts_every_body_on_the_floor(phenotype):
+    """A clip grounded once for the canonical skeleton stands any avatar's soles on y = 0;
+    a jump stays in the air (one offset per clip, not per frame)."""
+    from amg.avatar import build_avatar
+    from amg.motion.edit import ground
+    from amg.scene import AvatarSpec
+
     m = Motion.rest(4)
-    m.transl[:, 1] += np.array([0.3, 0.5, 0.4, 0.3])  # floating, and "jumping" in frame 1
-    dy = body.ground_offset(m)
-    v = body.pose(m).vertices + [0, dy, 0]
-    assert abs(v[..., 1].min()) < 1e-4
-    assert v[1, :, 1].min() > 0.15  # one offset per clip: the jump stays in the air
+    m.transl[:, 1] += np.array([0.3, 0.6, 0.4, 0.3])  # floating, and "jumping" in frame 1
+    avatar = build_avatar(AvatarSpec(phenotype=phenotype, prompt="a person in trousers"))
+    low = avatar.pose(ground(m)).meshes[0][0][..., 1].min(axis=1)  # (T,) lowest point per frame
+    assert abs(low.min()) < 0.01
+    assert low[1] > 0.25
 
 
 def test_phenotype_changes_the_body():

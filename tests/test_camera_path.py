@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from amg.camera import CameraPath, Keyframe, Shake, Subjects, fit_to_subjects, look_at, make_preset
+from amg.camera import CameraPath, Keyframe, Subjects, fit_to_subjects, look_at, make_preset
 from amg.camera.presets import PRESETS
 from amg.camera.scene_camera import scene_cameras
 from amg.camera.subjects import frame_subjects_distance
@@ -231,3 +231,32 @@ def test_bad_paths_are_refused_clearly():
         make_preset("orbit", {"direction": "up"})
     with pytest.raises(AmgError, match="is unknown"):
         make_preset("spiral")
+
+
+def test_scene_camera_file_resolves_next_to_the_scene_fits_and_retimes(tmp_path):
+    from amg.camera import save_camera_path
+    from amg.camera.scene_camera import cameras_for_scene
+    from amg.scene import Scene
+
+    # a path built around someone at the origin, 4 s long; the scene's people stand elsewhere
+    save_camera_path(make_preset("orbit", {"angle": 90}, Subjects.standing_person(), 4.0), tmp_path / "cam.json")
+    scene = Scene.from_dict({"people": [{"id": "a"}], "camera": {"file": "cam.json",
+                                                                 "params": {"fit": True, "retime": True}}})
+    scene.save(tmp_path / "scene.json")
+    scene = Scene.load(tmp_path / "scene.json")
+    joints = standing_people(positions=((3.0, -2.0),))
+    cams = cameras_for_scene(scene, joints)
+    assert len(cams) == FRAMES and (cams[0].width, cams[0].height) == (256, 256)
+    centre = Subjects.from_joints(joints).centroid
+    off = np.stack([c.position for c in cams]) - centre
+    az = np.degrees(np.unwrap(np.arctan2(off[:, 0], off[:, 2])))
+    assert az[-1] - az[0] == pytest.approx(90.0, abs=1e-6)  # retimed: the whole orbit in the 16 frames
+    for c in cams:
+        assert np.allclose(c.project(centre[None])[0][0], [128, 128], atol=1e-6)  # fitted onto the person
+    scene.camera.params = {"fit": True, "retmie": True}
+    with pytest.raises(AmgError, match="unknown parameter"):
+        cameras_for_scene(scene, joints)
+    scene.camera.file = "missing.json"
+    scene.camera.params = {}
+    with pytest.raises(AmgError, match="missing.json: cannot read"):
+        cameras_for_scene(scene, joints)

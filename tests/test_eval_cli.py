@@ -192,3 +192,20 @@ def test_cotracker_missing_falls_back(tmp_path):
     result = evaluate_pair(frames, frames, config=config)
     assert result.tracker == "opencv-lk"
     assert any("none.pth not found" in n and "Lucas-Kanade" in n for n in result.notes)
+
+
+def test_tracks_png(videos, monkeypatch, capsys, tmp_path):
+    import cv2
+
+    out = tmp_path / "look" / "tracks.png"
+    assert amg_eval(monkeypatch, "--video", videos["other"], "--reference", videos["ref"], "--tracker", "lk",
+                    "--tracks-png", out) == 0
+    image = cv2.imread(str(out))
+    assert image.shape == (128, 2 * 128 + 4, 3)
+    from amg.render.video import read_video
+
+    # Left: the reference's last frame with its tracklets drawn over it (many pixels changed).
+    last = read_video(videos["ref"])[0][-1]
+    changed = np.abs(image[:, :128, ::-1].astype(int) - last.astype(int)).max(axis=-1) > 60
+    assert changed.sum() > 200
+    assert "tracklets drawn in" in capsys.readouterr().out

@@ -148,6 +148,12 @@ def test_mask_restricts_both_videos(clip_pair):
     boxed = evaluate_pair(clip_pair, clip_pair, config=LK, mask=mask)
     full = evaluate_pair(clip_pair, clip_pair, config=LK)
     assert 0 < boxed.tracklets_reference < full.tracklets_reference
+    # mask_box: two far-apart specks stand for the whole box between them (DMT's choice).
+    specks = np.zeros((256, 256), bool)
+    specks[60:64, 60:64] = specks[190:194, 190:194] = True
+    spot = evaluate_pair(clip_pair, clip_pair, config=LK, mask=specks)
+    box = evaluate_pair(clip_pair, clip_pair, config=LK, mask=specks, mask_box=True)
+    assert spot.tracklets_reference < box.tracklets_reference
 
 
 def test_auto_tracker_falls_back_and_says_so(clip_pair, tmp_path, monkeypatch):
@@ -216,6 +222,8 @@ def test_unreadable_and_missing_files(tmp_path, clip_pair):
 def test_bad_mask_and_tracker(clip_pair):
     with pytest.raises(AmgError, match="mask: selects no pixel"):
         evaluate_pair(clip_pair, clip_pair, config=LK, mask=np.zeros((256, 256), bool))
+    with pytest.raises(AmgError, match="mask: is 100x256"):
+        evaluate_pair(clip_pair, clip_pair, config=LK, mask=np.ones((256, 100), bool))
     with pytest.raises(AmgError, match="tracker"):
         evaluate_pair(clip_pair, clip_pair, config=EvalConfig(tracker="magic"))
 
@@ -224,17 +232,22 @@ def test_bad_mask_and_tracker(clip_pair):
 
 @pytest.mark.skipif(not (SAMPLES / "video" / "mmhuman3d_single_person_demo.mp4").is_file(),
                     reason="../shared/samples/video/mmhuman3d_single_person_demo.mp4 is absent")
-def test_real_video_self_reversed_and_smaller():
+def test_real_video_self_reversed_shifted_and_smaller():
     import cv2
 
     from amg.render.video import read_video
 
-    frames, _ = read_video(SAMPLES / "video" / "mmhuman3d_single_person_demo.mp4")
-    frames = frames[:16]
+    frames, _ = read_video(SAMPLES / "video" / "mmhuman3d_single_person_demo.mp4")  # 40 frames, 1080x1920
     config = EvalConfig(tracker="lk", max_side=256)
     same = evaluate_pair(frames, frames, config=config)
     assert same.motion_fidelity == pytest.approx(100.0, abs=0.01) and same.tracklets_reference > 20
     assert any("tracked at 144x256" in n for n in same.notes)
-    assert evaluate_pair(frames[::-1].copy(), frames, config=config).motion_fidelity < 50.0
-    half = np.stack([cv2.resize(f, (540, 960), interpolation=cv2.INTER_AREA) for f in frames])
-    assert evaluate_pair(half, frames, config=config).motion_fidelity > 90.0
+    frames = np.stack([cv2.resize(f, (270, 480), interpolation=cv2.INTER_AREA) for f in frames])  # faster below
+    # The hand-held camera drifts one way over the clip: played backwards, it goes the other way.
+    assert evaluate_pair(frames[::-1].copy(), frames, config=config).motion_fidelity < 0.0
+    assert evaluate_pair(np.repeat(frames[:1], len(frames), axis=0), frames, config=config).motion_fidelity == 0.0
+    half = np.stack([cv2.resize(f, (135, 240), interpolation=cv2.INTER_AREA) for f in frames])
+    assert evaluate_pair(half, frames, config=config).motion_fidelity > 95.0
+    # Two crops 10 px apart: the same motion elsewhere in the frame.
+    crop_a, crop_b = frames[:, 25:425, 15:240].copy(), frames[:, 35:435, 25:250].copy()
+    assert evaluate_pair(crop_b, crop_a, config=config).motion_fidelity > 95.0

@@ -165,12 +165,15 @@ def test_progress_and_cancellation(pipe):
     seen = []
     generate(pipe, condition_video(), num_inference_steps=3, callback=seen.append)
     denoise = [p for p in seen if p.stage == "denoising"]
-    assert [p.step for p in denoise] == [1, 2, 3] and all(p.total == 3 for p in denoise)
-    assert denoise[0].seconds_left is not None and seen[-1].stage == "decoding" and seen[-1].seconds_left == 0
+    assert [p.step for p in denoise] == [0, 1, 2, 3] and all(p.total == 3 for p in denoise)
+    assert denoise[1].seconds_left is not None and seen[-1].stage == "decoding" and seen[-1].seconds_left == 0
+    assert [p.step for p in seen if p.stage == "decoding"][0] == 0  # each stage announces its start
+    later = []
     with pytest.raises(GenerationCancelled):
-        generate(pipe, condition_video(), num_inference_steps=5,
-                 should_cancel=lambda: sum(p.stage == "denoising" for p in seen) >= 4, callback=seen.append)
-    assert sum(p.stage == "denoising" for p in seen) == 4  # stopped right after the first step of that call
+        generate(pipe, condition_video(), num_inference_steps=5, callback=later.append,
+                 should_cancel=lambda: any(p.stage == "denoising" and p.step >= 1 for p in later))
+    assert [p.step for p in later if p.stage == "denoising"] == [0, 1]  # stopped right after the first step
+    assert not any(p.stage == "decoding" for p in later)
 
 
 def test_condition_from_video_file_and_resampling(tmp_path, pipe):

@@ -99,3 +99,19 @@ def test_render_to_mp4(tmp_path, two_people):
     frames, fps = read_video(path)
     assert frames.shape == out.rgb.shape and fps == pytest.approx(8.0)
     assert np.abs(frames.astype(int) - out.rgb).mean() < 6  # H.264 is lossy, but close
+
+
+def test_missing_egl_names_the_system_packages(monkeypatch):
+    import moderngl
+
+    from amg.errors import AmgError
+    from amg.render import rasterizer
+
+    def no_egl(**kwargs):
+        raise Exception("libEGL.so.1: cannot open shared object file")
+
+    monkeypatch.setattr(rasterizer._GL, "_instance", None)
+    monkeypatch.setattr(moderngl, "create_standalone_context", no_egl)
+    with pytest.raises(AmgError, match="apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri"):
+        rasterizer.rasterize([np.zeros((1, 3, 3))], [np.array([[0, 1, 2]])], [np.ones((3, 3))],
+                             np.eye(4)[None], np.array([40.0]), 32, 32)

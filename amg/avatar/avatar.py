@@ -10,6 +10,7 @@ from amg.avatar.appearance import Appearance, parse_appearance
 from amg.avatar.garments import skirt_faces, skirt_vertices
 from amg.errors import AmgError
 from amg.motion.motion import Motion
+from amg.motion.skeleton import PELVIS_HEIGHT
 from amg.scene import AvatarSpec
 
 #: Colours for garments a prompt leaves unnamed, one set per person so people differ.
@@ -34,18 +35,23 @@ class PosedAvatar:
 @dataclass
 class Avatar:
     appearance: Appearance
-    body: object  # AnnyBody or SMPLXBody: .pose(motion) -> PosedBody, .ground_offset(motion)
+    body: object  # AnnyBody or SMPLXBody: .pose(motion) -> PosedBody, .pelvis_height()
     colors: np.ndarray  # (V, 3) body vertex colours
     waist_radius: tuple = (0.15, 0.11)
     prompt: str = ""
     meta: dict = field(default_factory=dict)
 
-    def pose(self, motion: Motion, ground: bool = True) -> PosedAvatar:
+    def pose(self, motion: Motion) -> PosedAvatar:
+        """The avatar performing `motion`.
+
+        Motions are grounded for the canonical skeleton (amg.motion.edit.ground: one offset
+        per clip). This body's legs may be longer or shorter, so it is raised or lowered by
+        the difference in standing pelvis height: its soles then meet the floor wherever
+        the canonical ones do, and jumps stay in the air.
+        """
         posed = self.body.pose(motion)
-        vertices, joints = posed.vertices, posed.joints
-        if ground:
-            dy = np.float32(self.body.ground_offset(motion))
-            vertices, joints = vertices + [0, dy, 0], joints + [0, dy, 0]
+        dy = np.float32(self.body.pelvis_height() - PELVIS_HEIGHT)
+        vertices, joints = posed.vertices + [0, dy, 0], posed.joints + [0, dy, 0]
         meshes = [(vertices, posed.faces, self.colors)]
         app = self.appearance
         if app.lower in ("skirt", "dress"):

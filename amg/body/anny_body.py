@@ -53,6 +53,7 @@ class AnnyBody:
         self._rest_rot = rest["rest_bone_poses"][0, :, :3, :3].numpy().astype(np.float64)  # (B, 3, 3)
         self._tpose = tpose_corrections(rest["rest_bone_poses"][0, :, :3, 3].numpy(), labels)  # (B, 3, 3)
         self.faces = self.model.get_triangular_faces().numpy().astype(np.int32)
+        self._pelvis_height = None
 
     @property
     def dominant_bone(self) -> np.ndarray:
@@ -76,7 +77,7 @@ class AnnyBody:
 
     @torch.no_grad()
     def pose(self, motion: Motion) -> PosedBody:
-        """Vertices and joints for every frame of `motion` (not grounded: see `ground`)."""
+        """Vertices and joints for every frame of `motion`, the pelvis joint at `motion.transl`."""
         params = self.bone_pose_parameters(motion)
         transforms, bone_poses = self.model.get_bone_transforms(params, self._rest_bone_poses)
         vertices = self.model.get_skinned_vertices(
@@ -86,26 +87,25 @@ class AnnyBody:
         joints = bone_poses[:, self._joint_bones, :3, 3].numpy() @ to_world
         return PosedBody(vertices.astype(np.float32), joints.astype(np.float32), self.faces)
 
-    def ground_offset(self, motion: Motion, samples: int = 12) -> float:
-        """Vertical shift putting the lowest point of the whole clip on the floor (y = 0).
-
-        One offset for the clip (not per frame), so jumps stay in the air. Evaluated on
-        up to `samples` frames spread over the clip.
-        """
-        idx = np.unique(np.linspace(0, motion.num_frames - 1, min(samples, motion.num_frames)).round().astype(int))
-        sub = Motion(motion.global_orient[idx], motion.body_pose[idx], motion.transl[idx], fps=motion.fps)
-        return -float(self.pose(sub).vertices[..., 1].min())
+    def pelvis_height(self) -> float:
+        """Height of the pelvis joint above the soles when this body stands in the rest pose."""
+        if self._pelvis_height is None:
+            posed = self.pose(Motion.rest(1))
+            self._pelvis_height = float(posed.joints[0, 0, 1] - posed.vertices[0, :, 1].min())
+        return self._pelvis_height
 
     # ---- painting -------------------------------------------------------------------
-    def rest_vertices(self) -> np.ndarray:
-        """(V, 3) vertices in the T-pose, world frame, soles on the floor."""
-        rest = self.pose(Motion.rest(1)).vertices[0]
-        return rest - [0, rest[:, 1].min(), 0]
+    def rest_pose(self) -> PosedBody:
+        """The T-pose with the soles on the floor (y = 0)."""
+        posed = self.pose(Motion.rest(1))
+        low = posed.vertices[0, :, 1].min()
+        return PosedBody(posed.vertices - [0, low, 0], posed.joints - [0, low, 0], posed.faces)
 
     def vertex_regions(self, appearance) -> np.ndarray:
         """(V,) region per vertex: 0 top, 1 bottom, 2 shoes, 3 hair, 4 skin (see amg.avatar)."""
         labels = np.array(self.bone_labels)[self.dominant_bone]
-        rest = self.rest_vertices()
+        posed = self.rest_pose()
+        rest, joints = posed.vertices[0], posed.joints[0]
         y = rest[:, 1]
         top, bottom, shoes, hair, skin = range(5)
         out = np.full(len(labels), skin)
@@ -115,7 +115,6 @@ class AnnyBody:
 
         out[has("spine", "clavicle", "shoulder01")] = top
         out[has("root", "pelvis", "spine05", "upperleg")] = bottom
-        joints = self.pose(Motion.rest(1)).joints[0] - [0, self.pose(Motion.rest(1)).vertices[0][:, 1].min(), 0]
         waist_y = joints[0, 1] + 0.45 * (joints[3, 1] - joints[0, 1])
         torso = has("spine", "root", "pelvis")
         out[torso & (y >= waist_y)] = top
@@ -144,9 +143,8 @@ class AnnyBody:
 
     def waist_radius(self) -> tuple[float, float]:
         """(half width, half depth) of the body at the waist, for skirts."""
-        rest = self.rest_vertices()
-        joints = self.pose(Motion.rest(1)).joints[0]
-        waist_y = joints[0, 1] - self.pose(Motion.rest(1)).vertices[0][:, 1].min()
-        band = rest[np.abs(rest[:, 1] - waist_y) < 0.03]
+        posed = self.rest_pose()
+        rest = posed.vertices[0]
+        band = rest[np.abs(rest[:, 1] - posed.joints[0, 0, 1]) < 0.03]
         band = band[np.abs(band[:, 0]) < 0.3]  # not the hands
         return float(np.abs(band[:, 0]).max()), float(0.5 * np.ptp(band[:, 2]))

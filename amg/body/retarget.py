@@ -13,6 +13,7 @@ person's left on +X. `SMPL_TO_ANNY` maps SMPL-X coordinates to Anny's.
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from amg.motion.motion import SMPLX_JOINT_NAMES
 
@@ -89,19 +90,6 @@ def joint_bone_indices(bone_labels: list[str]) -> np.ndarray:
     return np.array(idx)
 
 
-def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Smallest (3, 3) rotation taking direction a to direction b."""
-    from scipy.spatial.transform import Rotation
-
-    a = a / np.linalg.norm(a)
-    b = b / np.linalg.norm(b)
-    axis = np.cross(a, b)
-    s, c = np.linalg.norm(axis), float(np.dot(a, b))
-    if s < 1e-12:
-        return np.eye(3)
-    return Rotation.from_rotvec(axis / s * np.arctan2(s, c)).as_matrix()
-
-
 def tpose_corrections(rest_heads_anny: np.ndarray, bone_labels: list[str]) -> np.ndarray:
     """(B, 3, 3) world rotations (Anny frame) taking Anny's rest bones to the T-pose.
 
@@ -112,7 +100,7 @@ def tpose_corrections(rest_heads_anny: np.ndarray, bone_labels: list[str]) -> np
     group_rot = {}
     for group, (a, b, direction) in _TPOSE_LIMBS.items():
         target = SMPL_TO_ANNY @ np.asarray(direction, dtype=float)
-        group_rot[J[group]] = rotation_between(heads[J[b]] - heads[J[a]], target)
+        group_rot[J[group]] = Rotation.align_vectors(target, heads[J[b]] - heads[J[a]])[0].as_matrix()
     for group, source in _TPOSE_INHERIT.items():
         group_rot[J[group]] = group_rot[J[source]]
     out = np.tile(np.eye(3), (len(bone_labels), 1, 1))

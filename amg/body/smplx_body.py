@@ -98,10 +98,10 @@ class SMPLXBody:
         )
         return PosedBody(out.vertices.numpy(), out.joints[:, :22].numpy(), self.faces)
 
-    def ground_offset(self, motion: Motion, samples: int = 12) -> float:
-        idx = np.unique(np.linspace(0, motion.num_frames - 1, min(samples, motion.num_frames)).round().astype(int))
-        sub = Motion(motion.global_orient[idx], motion.body_pose[idx], motion.transl[idx], fps=motion.fps)
-        return -float(self.pose(sub).vertices[..., 1].min())
+    def pelvis_height(self) -> float:
+        """Height of the pelvis joint above the soles when this body stands in the rest pose."""
+        rest = self.pose(Motion.rest(1))
+        return float(rest.joints[0, 0, 1] - rest.vertices[0, :, 1].min())
 
     def vertex_regions(self, appearance) -> np.ndarray:
         weights = self.model.lbs_weights.numpy()  # (V, 55)

@@ -32,6 +32,25 @@ def look_at(eye, target, up=(0.0, 1.0, 0.0)) -> np.ndarray:
     return c2w
 
 
+def look_at_many(eyes: np.ndarray, targets: np.ndarray, up=(0.0, 1.0, 0.0)) -> np.ndarray:
+    """(M, 3, 3) camera-to-world rotations (OpenGL axes) for eyes (M, 3) looking at targets (M, 3).
+
+    Vectorised `look_at`; a camera looking straight along `up` gets any level right axis.
+    """
+    eyes, targets = np.asarray(eyes, dtype=np.float64), np.asarray(targets, dtype=np.float64)
+    forward = targets - eyes
+    norm = np.linalg.norm(forward, axis=-1, keepdims=True)
+    if np.any(norm < 1e-9):
+        raise AmgError("look_at: a camera position equals its target")
+    forward = forward / norm
+    right = np.cross(forward, np.asarray(up, dtype=np.float64))
+    degenerate = np.linalg.norm(right, axis=-1) < 1e-9
+    right[degenerate] = np.cross(forward[degenerate], [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right, axis=-1, keepdims=True)
+    true_up = np.cross(right, forward)
+    return np.stack([right, true_up, -forward], axis=-1)
+
+
 def check_pose(c2w, where: str, tol: float = 1e-3) -> np.ndarray:
     """Validate a camera-to-world matrix from a file; returns it as a (4, 4) float64 array.
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from amg.camera.camera import Camera, check_fov, check_pose, look_at
+from amg.camera.camera import Camera, check_fov, check_pose, look_at_many
 from amg.camera.spline import arc_length_table, hermite_curve, squad, squad_controls
 from amg.errors import AmgError
 
@@ -245,8 +245,7 @@ class CameraPath:
         c2w[:, :3, 3] = pos
         if self._look_at_mode():
             targets = self._curve(np.stack([k.target for k in self.keyframes]))(tau)
-            for m, (p, g) in enumerate(zip(pos, targets)):
-                c2w[m, :3, :3] = look_at(p, g)[:3, :3]
+            c2w[:, :3, :3] = look_at_many(pos, targets)
         else:
             rots = Rotation.from_matrix(np.stack([k.c2w[:3, :3] for k in self.keyframes]))
             controls = squad_controls(rots, self.tension, self.loop)

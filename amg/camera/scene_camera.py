@@ -4,7 +4,8 @@ A CameraRef is either a preset with parameters (see amg.camera.presets) built ar
 people, or a camera file (any format amg.camera.formats reads) with these params:
   retime (bool, false): stretch the file's path over the render's frames;
   fit (bool, false):    re-centre / re-scale it onto the people (see fit_to_subjects);
-  azimuth (deg, 0):     with fit, where its first camera ends up around the people;
+  azimuth (deg):        with fit, where its first camera ends up around the people
+                        (default: 0 = in front; AMG paths keep their own);
   fps, fov:             frame rate / vertical FOV for files that lack them;
   format (str, auto):   force a format instead of detecting it.
 """
@@ -41,7 +42,8 @@ def scene_camera_path(camera_ref, subjects: Subjects, num_frames: int, fps: floa
         path = load_camera_path(file, format=str(params.get("format", "auto")),
                                 fps=float(params.get("fps", fps)), fov=float(params.get("fov", 40.0)))
         if _flag(params.get("fit", False), "fit", camera_ref.file):
-            path = fit_to_subjects(path, subjects, azimuth=float(params.get("azimuth", 0.0)))
+            azimuth = float(params["azimuth"]) if "azimuth" in params else "auto"
+            path = fit_to_subjects(path, subjects, azimuth=azimuth)
         return path, _flag(params.get("retime", False), "retime", camera_ref.file)
     duration = max(num_frames - 1, 1) / fps
     return make_preset(camera_ref.preset, params, subjects, duration), False

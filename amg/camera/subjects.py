@@ -24,8 +24,8 @@ class Subjects:
     """Where the people are.
 
     centroid: (3,) centre of their bounding box over all frames.
-    extent:   size in metres a shot must frame (height from the floor, or half the
-              floor spread for people far apart; at least 1 m).
+    extent:   size in metres a shot must frame: their height from the floor, or their
+              spread across the floor when wider (people far apart); at least 1 m.
     track:    (T, 3) bounding-box centre per rendered frame (for the follow preset).
     """
 
@@ -43,7 +43,7 @@ class Subjects:
             raise AmgError("subject joints contain NaN or infinite values")
         pts = j.reshape(-1, 3)
         lo, hi = pts.min(0), pts.max(0)
-        extent = max(hi[1] - min(lo[1], 0.0), 0.5 * np.linalg.norm((hi - lo)[[0, 2]]), 1.0)
+        extent = max(hi[1] - min(lo[1], 0.0), np.linalg.norm((hi - lo)[[0, 2]]), 1.0)
         per_frame = j.transpose(1, 0, 2, 3).reshape(j.shape[1], -1, 3)
         track = 0.5 * (per_frame.min(1) + per_frame.max(1))
         return cls(0.5 * (lo + hi), float(extent), track)
@@ -81,7 +81,7 @@ def path_target(path: CameraPath) -> tuple[np.ndarray, float]:
     return target, float(np.linalg.norm(pos - target, axis=1).mean())
 
 
-def fit_to_subjects(path: CameraPath, subjects: Subjects, azimuth: float | None = 0.0,
+def fit_to_subjects(path: CameraPath, subjects: Subjects, azimuth: float | None | str = "auto",
                     level: bool | None = None) -> CameraPath:
     """Re-centre and re-scale a path so it frames `subjects`.
 
@@ -90,10 +90,14 @@ def fit_to_subjects(path: CameraPath, subjects: Subjects, azimuth: float | None 
     nerfstudio, RealEstate10K, TUM...) are levelled so their mean camera up is world +Y,
     their estimated target goes to the subjects' centroid, and they are scaled so the
     mean camera distance frames the subjects. azimuth (degrees about Y, 0 = in front,
-    +Z): where the first camera ends up; None keeps the path's own heading.
+    +Z): where the first camera ends up; None keeps the path's own heading; "auto": keep
+    it for AMG paths, 0 for others. level (None = for others only): make the cameras' up
+    the world's +Y.
     """
     if level is None:
         level = path.anchor is None
+    if azimuth == "auto":
+        azimuth = None if path.anchor is not None else 0.0
     if path.anchor is not None:
         source_target, scale = path.anchor.target, subjects.extent / path.anchor.extent
     else:

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
@@ -58,7 +57,9 @@ def register(sub) -> None:
     im.add_argument("--fov", type=float, default=40.0, help="vertical FOV of files without intrinsics (default 40)")
     im.add_argument("--fit", action="store_true",
                     help="re-centre, level and re-scale the path onto the people (see --target, --subject-height)")
-    im.add_argument("--azimuth", type=float, default=0.0, help="with --fit: where the first camera goes (degrees)")
+    im.add_argument("--azimuth", type=float, default=None,
+                    help="with --fit: where the first camera goes, degrees about the people (default 0 = in "
+                         "front; AMG paths keep their own)")
     im.add_argument("--target", type=float, nargs=3, metavar=("X", "Y", "Z"), help="with --fit: the people's centre")
     im.add_argument("--subject-height", type=float, default=1.8, metavar="M", help="with --fit: their height")
     im.add_argument("--retime-frames", type=int, metavar="N",
@@ -127,7 +128,7 @@ def _preset(args) -> int:
 def _import(args) -> int:
     path = load_camera_path(args.file, args.format, fps=args.fps, fov=args.fov)
     if args.fit:
-        path = fit_to_subjects(path, _subjects(args), azimuth=args.azimuth)
+        path = fit_to_subjects(path, _subjects(args), azimuth="auto" if args.azimuth is None else args.azimuth)
     if args.retime_frames is not None:
         if args.retime_frames < 2 or not args.retime_fps > 0:
             raise AmgError(f"--retime-frames must be >= 2 and --retime-fps positive, "

@@ -38,6 +38,8 @@ def register(sub) -> None:
     p.add_argument("--mask", metavar="PNG", help="seed points only inside this mask (white), in the "
                                                  "reference's pixels, for both videos")
     p.add_argument("--mask-box", action="store_true", help="use the mask's bounding box (as the DMT code does)")
+    p.add_argument("--tracks-png", metavar="PNG", help="also save reference | generated last frames with the "
+                                                       "tracklets drawn (colour = direction, grey = still)")
     p.add_argument("--resample", action="store_true",
                    help="when frame counts differ, pick frames of the longer video evenly (else refuse)")
     p.add_argument("--max-side", type=int, default=512, metavar="PX", help="track at most this size (default 512)")
@@ -85,6 +87,18 @@ def _read_mask(path: str):
     return np.asarray(image) > 127
 
 
+def _write_png(path: str, rgb) -> None:
+    import cv2
+
+    from amg.scene import atomic_write_bytes
+
+    ok, data = cv2.imencode(".png", rgb[..., ::-1])
+    if not ok:
+        raise AmgError(f"--tracks-png {path}: could not encode the image")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(Path(path), data.tobytes())
+
+
 def _format_result(r) -> str:
     h, w = r.size_compared
     lines = []
@@ -115,13 +129,17 @@ def _run_pair(args, config) -> int:
     mask = _read_mask(args.mask) if args.mask else None
     if args.mask_box and mask is None:
         raise AmgError("--mask-box needs --mask")
-    with tqdm(total=100, desc="amg eval", unit="%", file=sys.stderr, disable=args.json, leave=False) as bar:
+    with tqdm(total=100, desc="amg eval", file=sys.stderr, disable=args.json, leave=False,
+              bar_format="{desc}: {percentage:3.0f}% |{bar}| {postfix}") as bar:
         def progress(fraction: float, message: str):
             bar.set_postfix_str(message)
             bar.update(round(100 * fraction) - bar.n)
 
         result = evaluate_pair(args.video, args.reference, args.prompt, config, mask=mask,
-                               mask_box=args.mask_box, progress=progress)
+                               mask_box=args.mask_box, progress=progress, panel=bool(args.tracks_png))
+    if args.tracks_png:
+        _write_png(args.tracks_png, result.panel)
+        result.notes.append(f"tracklets drawn in {args.tracks_png}")
     print(json.dumps(result.to_dict(), indent=2) if args.json else _format_result(result))
     return 0
 
@@ -132,8 +150,8 @@ def _run_table(args, config) -> int:
     from amg.eval.table import evaluate_runs, summarize, table_csv, table_markdown
     from amg.scene import atomic_write_text
 
-    if args.reference or args.mask:
-        raise AmgError("--table takes its references from the run folders: drop --reference/--mask")
+    if args.reference or args.mask or args.tracks_png:
+        raise AmgError("--table takes its references from the run folders: drop --reference/--mask/--tracks-png")
     with tqdm(desc="amg eval", unit="pair", file=sys.stderr, leave=False) as bar:
         def progress(done: int, total: int, name: str):
             bar.total = total

@@ -59,12 +59,13 @@ class ClipScorer:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str = DEFAULT_CLIP_MODEL, allow_download: bool = False,
-                        device: str = "cpu") -> "ClipScorer":
+                        device: str | None = None) -> "ClipScorer":
         """Load from a local folder or a Hugging Face hub id.
 
         Without `allow_download` only local files (a folder, or the hub cache) are used, so a
         machine with no network answers at once instead of retrying for a minute.
         Raises ClipUnavailable with the reason when there are no weights to load.
+        device: None puts it on the GPU when there is one.
         """
         if name_or_path == TINY_RANDOM:
             return cls.tiny_random()
@@ -81,12 +82,16 @@ class ClipScorer:
         except (OSError, ValueError) as e:
             if not (allow_download or is_dir):
                 raise ClipUnavailable(f"no CLIP weights: {source} is not in the local Hugging Face cache and "
-                                      "downloading is off (allow it, or give a local model folder)") from None
+                                      "downloading is off (allow downloads, e.g. `amg eval --download`, "
+                                      "or give a local model folder)") from None
             where = f"folder {source}" if is_dir else f"hub id {source}"
             raise ClipUnavailable(f"no CLIP weights for {where}: {str(e).strip().splitlines()[0][:200]}") from None
         untrained = False
         if is_dir and (local / _MARKER).is_file():
             untrained = bool(json.loads((local / _MARKER).read_text()).get("untrained", False))
+        import torch
+
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         return cls(model.to(device), processor, source, untrained)
 
     @classmethod

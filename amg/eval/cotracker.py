@@ -35,7 +35,13 @@ class CoTrackerConfig:
     checkpoint: str | None = None
     #: Fetch missing code or weights from GitHub / Hugging Face.
     allow_download: bool = False
-    device: str = "cpu"
+    #: None: the GPU when there is one.
+    device: str | None = None
+
+    def resolved_device(self) -> str:
+        import torch
+
+        return self.device or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _hub_dir() -> Path:
@@ -72,7 +78,7 @@ def load_cotracker(config: CoTrackerConfig):
         raise
     except Exception as e:  # network, missing packages in the repo's imports, bad checkpoint
         raise CoTrackerUnavailable(f"CoTracker unavailable: {type(e).__name__}: {str(e).strip()[:300]}") from None
-    return predictor.to(config.device).eval()
+    return predictor.to(config.resolved_device()).eval()
 
 
 def track_cotracker(predictor, frames: np.ndarray, config: CoTrackerConfig, mask: np.ndarray | None = None) -> Tracklets:
@@ -83,10 +89,11 @@ def track_cotracker(predictor, frames: np.ndarray, config: CoTrackerConfig, mask
     import torch
 
     t_count, h, w = frames.shape[:3]
-    video = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)[None].float().to(config.device)
+    device = next(predictor.parameters()).device
+    video = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)[None].float().to(device)
     kwargs = {"grid_size": int(config.grid_size)}
     if mask is not None:
-        kwargs["segm_mask"] = torch.from_numpy(mask.astype(np.float32))[None, None].to(config.device)
+        kwargs["segm_mask"] = torch.from_numpy(mask.astype(np.float32))[None, None].to(device)
     with torch.inference_mode():
         tracks, _visible = predictor(video, **kwargs)  # (1, T, N, 2), (1, T, N)
     points = tracks[0].permute(1, 0, 2).float().cpu().numpy()  # (N, T, 2)

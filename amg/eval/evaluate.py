@@ -9,6 +9,7 @@ This is the engine API behind `amg eval` and the UI's Evaluate panel:
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -72,9 +73,12 @@ class EvalResult:
     motion_generated_to_reference: float | None = None
     motion_reference_to_generated: float | None = None
     notes: list[str] = field(default_factory=list)
+    #: (H, 2W+4, 3) uint8: reference | generated last frames with their tracklets (if asked for).
+    panel: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        """Everything but the panel image, JSON-ready."""
+        d = {k: v for k, v in asdict(self).items() if k != "panel"}
         d["size_compared"] = list(self.size_compared)
         return d
 
@@ -88,6 +92,10 @@ def _seed_mask(mask: np.ndarray | None, size_hw: tuple[int, int], box: bool) -> 
         mask = mask[0]
     if mask.ndim != 2:
         raise AmgError(f"mask: must be (H, W) or (T, H, W), got shape {mask.shape}")
+    h, w = size_hw
+    if abs(mask.shape[1] / mask.shape[0] - w / h) > 0.02 * (w / h):
+        raise AmgError(f"mask: is {mask.shape[1]}x{mask.shape[0]} but the reference video's frames have a "
+                       f"different shape ({w}x{h} as tracked): it must cover the reference's frames")
     mask = mask.astype(bool)
     if not mask.any():
         raise AmgError("mask: selects no pixel")
@@ -95,8 +103,14 @@ def _seed_mask(mask: np.ndarray | None, size_hw: tuple[int, int], box: bool) -> 
         ys, xs = np.nonzero(mask)
         mask = np.zeros_like(mask)
         mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1] = True
-    h, w = size_hw
     return cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_cotracker(repo_dir: str | None, checkpoint: str | None, allow_download: bool, device: str):
+    """Load CoTracker once per setting (a table scores many pairs); failures are not cached."""
+    return load_cotracker(CoTrackerConfig(repo_dir=repo_dir, checkpoint=checkpoint,
+                                          allow_download=allow_download, device=device))
 
 
 def _tracker_plan(config: EvalConfig, notes: list[str]):
@@ -104,8 +118,9 @@ def _tracker_plan(config: EvalConfig, notes: list[str]):
     if config.tracker not in TRACKERS:
         raise AmgError(f"tracker: unknown {config.tracker!r} (choose from {', '.join(TRACKERS)})")
     if config.tracker in ("auto", "cotracker"):
+        c = config.cotracker
         try:
-            return load_cotracker(config.cotracker)
+            return _cached_cotracker(c.repo_dir, c.checkpoint, c.allow_download, c.resolved_device())
         except CoTrackerUnavailable as e:
             notes.append(f"{e}; used OpenCV Lucas-Kanade instead")
     return None
@@ -132,6 +147,7 @@ def evaluate_pair(
     clip_scorer: ClipScorer | None = None,
     progress: Callable[[float, str], None] | None = None,
     cancel: threading.Event | None = None,
+    panel: bool = False,
 ) -> EvalResult:
     """Motion Fidelity of `generated` against `reference`, and CLIP score of `generated` vs `prompt`.
 
@@ -142,7 +158,7 @@ def evaluate_pair(
     bounding box instead (as the DMT evaluation code does).
     clip_scorer: an already loaded scorer (for many pairs); else `config.clip_model` loads.
     progress(fraction, message) is called as work proceeds; setting `cancel` stops it
-    (KeyboardInterrupt).
+    (KeyboardInterrupt). panel: also draw the tracklets (EvalResult.panel) to look at.
     """
     config = config or EvalConfig()
     started = time.perf_counter()
@@ -173,6 +189,11 @@ def evaluate_pair(
         clip = clip_score(pair.generated, prompt, clip_scorer or config.clip_model, config.allow_download)
     else:
         clip = ClipScore(None, config.clip_model, "not requested", reason="no prompt given")
+    image = None
+    if panel:
+        from amg.eval.visualize import tracklet_panel
+
+        image = tracklet_panel(pair.reference, pair.generated, ref_tracks, gen_tracks, config.motion.min_extent_px)
     report(1.0, "done")
     return EvalResult(
         motion_fidelity=mf.score, motion_fidelity_raw=mf.raw, tracker=ref_tracks.tracker,
@@ -182,6 +203,6 @@ def evaluate_pair(
         frames_compared=len(pair.reference), size_compared=tuple(int(s) for s in size),
         seconds=time.perf_counter() - started, prompt=prompt, clip_reason=clip.reason,
         clip_per_frame=clip.per_frame, motion_generated_to_reference=mf.generated_to_reference,
-        motion_reference_to_generated=mf.reference_to_generated, notes=notes,
+        motion_reference_to_generated=mf.reference_to_generated, notes=notes, panel=image,
     )
 

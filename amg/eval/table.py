@@ -152,6 +152,7 @@ def summarize(scores: list[TripletScore]) -> list[dict]:
             clip_status="/".join(clip_status),
             tracker="/".join(sorted({r.tracker for r in ok})) or "-",
             clip_model="/".join(sorted({r.clip_model for r in ok if r.clip_status == "ok"})) or "-",
+            clip_reason="; ".join(sorted({r.clip_reason for r in ok if r.clip_status == "unavailable"})),
         ))
     return out
 
@@ -171,6 +172,13 @@ def table_markdown(summary: list[dict]) -> str:
         mf = _cell(s["motion_fidelity_mean"], s["motion_fidelity_std"], s["motion_fidelity_n"], "n/a")
         pairs = f"{s['pairs']}" + (f" ({s['failed']} failed)" if s["failed"] else "")
         lines.append(f"| {s['run']} | {pairs} | {clip} | {mf} | {s['tracker']} | {s['clip_model']} |")
+    lines += ["", "Mean ± sample standard deviation over each run's pairs. Motion Fidelity on the paper's "
+                  "0-100 scale (50 x the symmetric nearest-neighbour sum); CLIP score 100 x cos(text, frame)."]
+    for s in summary:
+        if s["clip_reason"]:
+            lines.append(f"- {s['run']}: CLIP score unavailable: {s['clip_reason']}")
+        if s["clip_untrained"]:
+            lines.append(f"- {s['run']}: CLIP weights are untrained (random): its CLIP scores mean nothing")
     return "\n".join(lines) + "\n"
 
 

@@ -255,7 +255,7 @@ class AMGPipeline(DiffusionPipeline):
         dual = avatar_guidance_scale is not None
         text_cfg = dual or guidance_scale > 1.0
 
-        clock.check()
+        clock.begin("encoding condition", clock.units["encoding condition"])
         z_a = self.encode_condition(frames, on_chunk=lambda i, n: clock.tick("encoding condition", i, n))
 
         text, negative = self.encode_prompt(prompt, device, 1, text_cfg, negative_prompt or None)
@@ -274,6 +274,7 @@ class AMGPipeline(DiffusionPipeline):
         latents = self.prepare_latents(1, self.vae.config.latent_channels, frames.shape[0], frames.shape[1],
                                        frames.shape[2], embeds.dtype, device, generator, latents)
         extra = self.prepare_extra_step_kwargs(generator, eta)
+        clock.begin("denoising", steps)
 
         for i, timestep in enumerate(self.scheduler.timesteps):
             clock.check()
@@ -296,6 +297,7 @@ class AMGPipeline(DiffusionPipeline):
             clock.tick("denoising", i + 1, steps)
 
         chunks = latents.split(self.vae_chunk_frames, dim=2)
+        clock.begin("decoding", len(chunks))
         decoded = []
         for i, chunk in enumerate(chunks):
             clock.check()
@@ -314,25 +316,36 @@ class _Clock:
         self.start, self.callback, self.should_cancel = start, callback, should_cancel
         self.units = {"encoding condition": vae_chunks, "denoising": steps, "decoding": vae_chunks}
         self.seconds_per_unit: dict[str, float] = {}
-        self.stage, self.stage_began, self.last = None, start, start
+        self.stage_began = start
 
     def check(self) -> None:
         if self.should_cancel is not None and self.should_cancel():
             raise GenerationCancelled("generation cancelled")
 
+    def begin(self, stage: str, total: int) -> None:
+        """Report that a stage starts (step 0), so a progress bar can open before its first unit."""
+        self.check()
+        self.stage_began = time.perf_counter()
+        if self.callback is not None:
+            left = None  # only decoding can be estimated before it starts (from the encoder's time)
+            if stage == "decoding" and "encoding condition" in self.seconds_per_unit:
+                left = 2.0 * self.seconds_per_unit["encoding condition"] * total
+            self.callback(GenerationProgress(stage, 0, total, self.stage_began - self.start, left))
+
     def tick(self, stage: str, done: int, total: int) -> None:
         now = time.perf_counter()
-        if stage != self.stage:  # a stage starts where the previous report ended
-            self.stage, self.stage_began = stage, self.last
-        self.last = now
         self.seconds_per_unit[stage] = (now - self.stage_began) / done
         if self.callback is not None:
             self.callback(GenerationProgress(stage, done, total, now - self.start, self._left(stage, done, total)))
         self.check()
 
     def _left(self, stage: str, done: int, total: int) -> float | None:
-        order = list(self.units)
-        left = self.seconds_per_unit[stage] * (total - done)
+        later = self._later(stage)
+        return None if later is None else later + self.seconds_per_unit[stage] * (total - done)
+
+    def _later(self, stage: str) -> float | None:
+        """Seconds the stages after `stage` will take (None while denoising is not timed)."""
+        order, left = list(self.units), 0.0
         for later in order[order.index(stage) + 1:]:
             if later in self.seconds_per_unit:
                 per = self.seconds_per_unit[later]

@@ -147,7 +147,13 @@ def solve_ik(positions: np.ndarray, config: IKConfig | None = None,
         calls[0] += 1
         return loss
 
-    opt.step(closure)
+    # Tensors here are tiny: extra threads only add synchronisation (10-20x slower on a busy CPU).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        opt.step(closure)
+    finally:
+        torch.set_num_threads(threads)
     log.debug("IK: %d evaluations for %d frames", calls[0], n)
     return x.detach().numpy(), root.detach().numpy()
 

@@ -213,15 +213,17 @@ class AvatarTab:
             s = ctx.session(cid)
             return self.export_glb(s)
 
+        self.build3d = build3d
         people_out = refresh_outputs
-        self.people.input(select, [client, self.people], people_out, show_progress="hidden")
-        self.add.click(add, [client], people_out)
-        self.duplicate.click(duplicate, [client], people_out)
-        self.remove.click(remove, [client], people_out)
+        glb_out = [self.model3d, self.glb]
+        self.people.input(select, [client, self.people], people_out, show_progress="hidden").then(
+            build3d, [client], glb_out)
+        self.add.click(add, [client], people_out).then(build3d, [client], glb_out)
+        self.duplicate.click(duplicate, [client], people_out).then(build3d, [client], glb_out)
+        self.remove.click(remove, [client], people_out).then(build3d, [client], glb_out)
         self.rename.click(rename, [client, self.new_name], people_out)
         self.new_name.submit(rename, [client, self.new_name], people_out)
 
-        glb_out = [self.model3d, self.glb]
         self.prompt.submit(set_prompt, [client, self.prompt], tab_out).then(build3d, [client], glb_out)
         self.build_btn.click(set_prompt, [client, self.prompt], tab_out).then(build3d, [client], glb_out)
         for key, slider in self.sliders.items():

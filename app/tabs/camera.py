@@ -80,6 +80,8 @@ class CameraTab:
                     self.groups, self.own = {}, {}
                     for name in self.presets.PRESETS:
                         own = [p for p in self.presets.PRESET_PARAMS[name] if p.name not in SKIPPED]
+                        if not own:
+                            continue
                         with gr.Group(visible=name == "static") as group:
                             self.own[name] = [ParamControl(p, name) for p in own]
                         self.groups[name] = group
@@ -127,6 +129,8 @@ class CameraTab:
 
     def outputs(self) -> list:
         out = [self.preset, self.frames, self.fps, self.size, self.floor]
+        if self.presets is not None:
+            out.append(self.file_note)
         out += list(self.groups.values())
         for c in self.all_params():
             out.append(c.control)
@@ -136,9 +140,13 @@ class CameraTab:
 
     def values(self, s: Session) -> list:
         cam, r = s.scene.camera, s.scene.render
-        preset = cam.preset if self.presets is not None and cam.preset in self.groups else "static"
+        preset = cam.preset if self.presets is not None and cam.preset in self.presets.PRESETS else "static"
         vals = [gr.update(value=preset), r.frames, r.fps, str(r.width) if r.width == r.height else gr.skip(),
                 r.floor]
+        if self.presets is not None:
+            note = (f"The camera follows the path file **{Path(cam.file).name}** (the preset below is not used; "
+                    "'Back to the preset' under Custom path returns to it)." if cam.file else "")
+            vals.append(gr.update(value=note, visible=bool(cam.file)))
         vals += [gr.update(visible=name == preset) for name in self.groups]
         own_names = {c.name for c in self.own.get(preset, [])}
         for c in self.all_params():
@@ -237,13 +245,16 @@ class CameraTab:
                 return change(cid, mutate)
             return fn
 
-        groups_out = [self.preset, *self.groups.values(), *[c.control for c in self.common]]
+        groups_out = [self.preset, self.file_note, *self.groups.values(), *[c.control for c in self.common]]
 
         def show_groups(cid):
             s = ctx.session(cid)
-            preset = s.scene.camera.preset
-            own = {c.name for c in self.own.get(preset, [])}
-            return [gr.update(value=preset), *[gr.update(visible=n == preset) for n in self.groups],
+            cam = s.scene.camera
+            own = {c.name for c in self.own.get(cam.preset, [])}
+            note = (f"The camera follows the path file **{Path(cam.file).name}** (the preset below is not used; "
+                    "'Back to the preset' under Custom path returns to it)." if cam.file else "")
+            return [gr.update(value=cam.preset), gr.update(value=note, visible=bool(cam.file)),
+                    *[gr.update(visible=n == cam.preset) for n in self.groups],
                     *[gr.update(visible=c.name not in own) for c in self.common]]
 
         self.preset.input(set_preset, [client, self.preset], preview_outputs, **previewing).then(
@@ -266,7 +277,8 @@ class CameraTab:
         def use_preset(cid):
             return change(cid, lambda s: setattr(s.scene, "camera", CameraRef(preset=s.scene.camera.preset)))
 
-        self.use_keys.click(use_keys, [client, self.keys], preview_outputs, **previewing)
+        self.use_keys.click(use_keys, [client, self.keys], preview_outputs, **previewing).then(
+            show_groups, [client], groups_out, show_progress="hidden")
         self.use_preset.click(use_preset, [client], preview_outputs, **previewing).then(
             show_groups, [client], groups_out, show_progress="hidden")
 
@@ -292,7 +304,8 @@ class CameraTab:
                 s = ctx.session(cid)
                 return str(self.export_path(s, fmt))
 
-            self.cam_upload.upload(import_file, [client, self.cam_upload, self.fit], preview_outputs, **previewing)
+            self.cam_upload.upload(import_file, [client, self.cam_upload, self.fit], preview_outputs,
+                                   **previewing).then(show_groups, [client], groups_out, show_progress="hidden")
             self.export_btn.click(export, [client, self.export_fmt], [self.export_file])
 
     # ---- engine calls --------------------------------------------------------------------

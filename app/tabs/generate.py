@@ -23,7 +23,7 @@ def banner_html(status) -> str:
         return ""
     if status.trained:
         return f"<div class='amg-ok' id='weights-ok'>{status.message}</div>"
-    return f"<div class='amg-banner' id='untrained-banner'><b>Untrained weights.</b> {status.message}</div>"
+    return f"<div class='amg-banner' id='untrained-banner'>&#9888; {status.message}</div>"
 
 
 class GenerateTab:
@@ -101,9 +101,7 @@ class GenerateTab:
         picks = [f"{i + 1}: {r['prompt'][:40]}" for i, r in enumerate(s.history)]
         if result is None:
             return gr.skip(), gr.skip(), gr.skip(), rows, gr.update(choices=picks), gr.skip()
-        from amg.model import WeightsStatus  # noqa: F401 - only to be sure the banner matches the engine
-
-        banner = (f"<div class='amg-banner' id='untrained-banner'><b>Untrained weights.</b> {result['weights']}</div>"
+        banner = (f"<div class='amg-banner' id='untrained-banner'>&#9888; {result['weights']}</div>"
                   if not result["trained"] else f"<div class='amg-ok'>{result['weights']}</div>")
         return (result["video"], result["condition"], [result["video"], result["condition"], result["scene"]],
                 rows, gr.update(choices=picks, value=picks[-1] if picks else None), banner)
@@ -131,12 +129,12 @@ class GenerateTab:
                 s.scene.prompt = sentence
                 s.save()
                 return [*refresh_all(s), f"Scene prompt set; per-person prompts need: {engine.missing('prompts')}"]
-            parts = engine.get("prompts")(sentence, num_people=len(s.scene.people))
-            appearances = list(getattr(parts, "appearances", []) or [])
+            parts = engine.get("prompts")(sentence, "sentence")
+            appearances = [p.text for p in parts.people]
             for person, text in zip(s.scene.people, appearances):
                 if text:
                     person.avatar.prompt = text
-            s.scene.prompt = getattr(parts, "scene", None) or sentence
+            s.scene.prompt = parts.scene or sentence
             s.save()
             note = (f"Filled the scene prompt and {min(len(appearances), len(s.scene.people))} appearance "
                     f"prompt(s); edit them freely.")

@@ -41,8 +41,12 @@ class MotionTab:
         self.ctx = ctx
         self.thumb_dir = ctx.store.root / "thumbnails"
         self.entries: list[dict] = []
-        if engine.has("motion_library"):
-            self.entries = library_entries(engine.get("motion_library")())
+        self.unavailable = engine.missing("motion_library")
+        if self.unavailable is None:
+            try:
+                self.entries = library_entries(engine.get("motion_library")())
+            except AmgError as e:
+                self.unavailable = f"the motion library cannot be read: {e}"
         self.by_name = {e["name"]: e for e in self.entries}
 
     # ---- library ------------------------------------------------------------------------
@@ -78,7 +82,7 @@ class MotionTab:
     def build(self) -> None:
         with gr.Row():
             with gr.Column(scale=3):
-                if engine.has("motion_library"):
+                if self.unavailable is None:
                     with gr.Row():
                         self.query = gr.Textbox(label="Search motions by sentence", scale=4, max_lines=1,
                                                 placeholder="e.g. two people greet each other", elem_id="motion-search")
@@ -91,7 +95,7 @@ class MotionTab:
                     self.assign_preset = gr.Button("Assign the picked motion", variant="primary",
                                                    elem_id="assign-preset")
                 else:
-                    gr.Markdown(f"**Motion library unavailable:** {engine.missing('motion_library')}")
+                    gr.Markdown(f"**Motion library unavailable:** {self.unavailable}")
                 with gr.Accordion("Upload a motion file", open=True):
                     if engine.has("motion_import"):
                         from amg.motion.formats import ACCEPTED_FORMATS
@@ -202,7 +206,7 @@ class MotionTab:
             event = comp.release if isinstance(comp, gr.Slider) else comp.input
             event(edit(setter), [client, comp], motion_preview, **previewing)
 
-        if engine.has("motion_library"):
+        if self.unavailable is None:
             @user_errors
             def search(cid, text):
                 s = ctx.session(cid)

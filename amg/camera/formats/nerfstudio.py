@@ -171,7 +171,7 @@ def dump(path: CameraPath, fps: float | None = None, width: int | None = None, h
             times = path.frame_times(max(count, 1), fps)
         c2w, fov = path.poses_at(times)
         seconds = path.duration
-    aspect = path.aspect or (width / height if width and height else 1.0)
+    aspect = width / height if width and height else (path.aspect or 1.0)
     width = int(width or meta.get("render_width") or 256)
     height = int(height or meta.get("render_height") or round(width / aspect))
 

@@ -1,0 +1,48 @@
+"""AMG Studio in the browser: `python app.py [--host 127.0.0.1] [--port 7860] [--share] [--auth user:pass]`."""
+
+from __future__ import annotations
+
+import os
+
+# Before gradio is imported: no usage reports, nothing leaves this machine unless --share.
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python app.py", description="AMG Studio: the Gradio app.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--share", action="store_true", help="also open a public *.gradio.live link (off by default)")
+    p.add_argument("--auth", metavar="USER:PASS", help="require this user name and password")
+    p.add_argument("--workdir", type=Path, help="folder for session files (default: <tmp>/amg-studio)")
+    p.add_argument("--max-jobs", type=int, default=1, help="generations running at once (default 1)")
+    p.add_argument("--device", default=None, help="generation device: cpu, cuda, cuda:1 (default: CUDA when present)")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    auth = None
+    if args.auth:
+        user, sep, password = args.auth.partition(":")
+        if not sep or not user or not password:
+            print("python app.py: error: --auth must look like USER:PASS", file=sys.stderr)
+            return 2
+        auth = (user, password)
+    from app.context import AppConfig
+    from app.ui import build_app, launch_kwargs
+
+    config = AppConfig(root=args.workdir, max_jobs=args.max_jobs, device=args.device)
+    demo = build_app(config)
+    demo.queue(default_concurrency_limit=1, max_size=64)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
+                allowed_paths=[str(demo.ctx.store.root)], **launch_kwargs())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""AMG Studio's Gradio app (the UI only): it edits a Scene and calls the `amg` engine."""

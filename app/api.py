@@ -1,0 +1,144 @@
+"""Named endpoints for gradio_client: render_preview, generate, import_motion.
+
+They take the scene as JSON text (the same form `amg` reads) and return files, without any
+page session. Files a scene refers to must be presets or motions uploaded through
+`import_motion` (each call gets its own folder): a caller cannot make the server read
+arbitrary paths.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import gradio as gr
+
+from amg.errors import AmgError
+from amg.scene import Scene
+from app import engine
+from app.context import Ctx, user_errors
+from app.generation import GenerateSettings, run_generation
+from app.preview import render_preview
+
+
+class ApiEndpoints:
+    def __init__(self, ctx: Ctx):
+        self.ctx = ctx
+        self.root = ctx.store.root / "api"
+
+    def _scene(self, scene_json: str) -> Scene:
+        """Parse the caller's scene; file references may only point into the API's upload area."""
+        scene = Scene.from_json(scene_json or "", "scene_json")
+        scene._base_dir = self.root
+        refs = [(f"people[{i}].motion.source", p.motion.source) for i, p in enumerate(scene.people)]
+        if scene.camera.file:
+            refs.append(("camera.file", scene.camera.file))
+        for where, ref in refs:
+            if where.endswith("motion.source") and not any(c in ref for c in "/\\.:"):
+                continue  # a preset name: the engine looks it up in its library
+            resolved = scene.resolve_path(ref).resolve()
+            if not resolved.is_relative_to(self.root.resolve()):
+                raise AmgError(f"scene_json {where}: {ref!r} is neither a preset nor a file uploaded through "
+                               "/import_motion (use the 'source' it returned)")
+        return scene
+
+    def build(self) -> None:
+        ctx = self.ctx
+        with gr.Group(visible=False):
+            scene_in = gr.Textbox(label="scene_json")
+            preview_video = gr.Video(label="preview")
+            preview_sketch = gr.Image(label="sketch", type="filepath")
+            preview_info = gr.JSON(label="info")
+
+            prompt_in = gr.Textbox(label="prompt")
+            negative_in = gr.Textbox(label="negative_prompt")
+            steps_in = gr.Number(label="steps", value=20, precision=0)
+            guidance_in = gr.Number(label="guidance", value=9.0)
+            avatar_in = gr.Number(label="avatar_guidance", value=0.0)
+            seed_in = gr.Number(label="seed", value=-1, precision=0)
+            model_in = gr.Textbox(label="model", value="tiny-random")
+            adapters_in = gr.Textbox(label="adapters")
+            gen_video = gr.Video(label="generated")
+            gen_condition = gr.Video(label="condition")
+            gen_scene = gr.File(label="scene")
+            gen_info = gr.JSON(label="result")
+
+            motion_in = gr.File(label="motion_file", file_types=[".npz", ".npy", ".bvh"])
+            motion_info = gr.JSON(label="motion")
+            motion_file = gr.File(label="motion_npz")
+
+        @user_errors
+        def api_render_preview(scene_json):
+            """Render a scene's avatar condition video. Returns (MP4, top-down sketch PNG, info)."""
+            scene = self._scene(scene_json)
+            out = self.root / "previews" / uuid.uuid4().hex
+            pv = render_preview(scene, out / "preview.mp4")
+            sketch = out / "sketch.png"
+            pv.sketch.save(sketch)
+            r = scene.render
+            return str(pv.video), str(sketch), dict(frames=r.frames, width=r.width, height=r.height, fps=r.fps,
+                                                    seconds=round(pv.seconds, 3))
+
+        @user_errors
+        def api_generate(scene_json, prompt, negative_prompt, steps, guidance, avatar_guidance, seed, model,
+                         adapters, progress=gr.Progress()):
+            """Generate a video for a scene (runs in the job queue). Returns (MP4, condition MP4, scene, result)."""
+            scene = self._scene(scene_json)
+            if (prompt or "").strip():
+                scene.prompt = prompt.strip()
+            settings = GenerateSettings(
+                model=(model or "").strip() or "tiny-random", adapters=(adapters or "").strip() or None,
+                steps=int(steps or 20), guidance=float(guidance if guidance is not None else 9.0),
+                avatar_guidance=float(avatar_guidance) if avatar_guidance else None,
+                seed=None if seed is None or int(seed) < 0 else int(seed),
+                negative_prompt=negative_prompt if (negative_prompt or "").strip() else None)
+            jobs_dir = ctx.store.root / "jobs"
+            job = ctx.jobs.submit(lambda job: run_generation(job, scene, settings, jobs_dir / job.id,
+                                                             ctx.config.device), owner="api", kind="generate")
+            try:
+                while job.active:
+                    if job.total:
+                        progress((job.step, job.total), desc=job.message)
+                    ctx.jobs.wait(job, timeout=0.5)
+            except BaseException:
+                ctx.jobs.cancel(job.id)  # the caller went away: free the worker
+                raise
+            if job.status != "done":
+                raise AmgError(job.error or f"generation {job.status}")
+            r = job.result
+            return r["video"], r["condition"], r["scene"], r
+
+        @user_errors
+        def api_import_motion(motion_file):
+            """Import a motion file (AMASS/SMPL/AIST++/joints .npz/.npy, BVH). Returns (info, AMG .npz)."""
+            if not engine.has("motion_import"):
+                raise AmgError(engine.missing("motion_import"))
+            if not motion_file:
+                raise AmgError("motion_file: no file given")
+            from amg.motion.formats import load_motion_file, save_npz
+
+            src = Path(motion_file)
+            try:
+                motions = load_motion_file(src)
+            except AmgError as e:
+                raise AmgError(str(e).replace(str(src), src.name)) from None
+            folder = self.root / "motions" / uuid.uuid4().hex
+            folder.mkdir(parents=True, exist_ok=True)
+            kept = folder / src.name
+            shutil.copyfile(src, kept)
+            npz = save_npz(motions, folder / (src.stem + ".amg.npz")) if len({m.num_frames for m in motions}) == 1 \
+                else save_npz(motions[0], folder / (src.stem + ".amg.npz"))
+            info = dict(source=str(kept.relative_to(self.root)), people=len(motions),
+                        frames=[m.num_frames for m in motions], fps=motions[0].fps,
+                        seconds=[round(m.duration, 3) for m in motions])
+            return info, str(npz)
+
+        gr.on(None, api_render_preview, [scene_in], [preview_video, preview_sketch, preview_info],
+              api_name="render_preview", concurrency_id="preview", concurrency_limit=ctx.config.max_previews)
+        gr.on(None, api_generate, [scene_in, prompt_in, negative_in, steps_in, guidance_in, avatar_in, seed_in,
+                                   model_in, adapters_in], [gen_video, gen_condition, gen_scene, gen_info],
+              api_name="generate", concurrency_limit=None)
+        gr.on(None, api_import_motion, [motion_in], [motion_info, motion_file], api_name="import_motion",
+              concurrency_limit=4)
+

@@ -1,0 +1,194 @@
+"""The AMG Studio page: scene bar, tabs, session start-up and re-attachment, API endpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from amg.errors import AmgError
+from amg.scene import Scene
+from app import engine
+from app.api import ApiEndpoints
+from app.context import AppConfig, Ctx, user_errors
+from app.tabs.advanced import AdvancedTab
+from app.tabs.avatar import AvatarTab
+from app.tabs.camera import CameraTab
+from app.tabs.generate import GenerateTab
+from app.tabs.motion import MotionTab
+
+TITLE = "AMG Studio"
+CSS = """
+.amg-banner { background: #fff3cd; border: 2px solid #d39e00; color: #533f03; padding: 10px 14px;
+              border-radius: 8px; font-size: 0.95em; }
+.amg-ok { background: #e7f5ea; border: 1px solid #5aa469; padding: 8px 12px; border-radius: 8px; }
+"""
+#: The page keeps its client id in sessionStorage: per tab, kept across reloads.
+STORAGE_KEY = "amg-studio-client"
+READ_CLIENT_JS = f"() => [window.sessionStorage.getItem('{STORAGE_KEY}') || '']"
+SAVE_CLIENT_JS = f"(cid) => {{ window.sessionStorage.setItem('{STORAGE_KEY}', cid); return []; }}"
+FIRST_EXAMPLE = "two_people"
+
+
+def example_scenes(folder: Path) -> dict[str, Path]:
+    """Label -> file for the shipped example scenes (label: the scene's name, else the file name)."""
+    out = {}
+    for f in sorted(folder.glob("*.json")):
+        try:
+            label = Scene.load(f).name or f.stem
+        except AmgError:
+            continue  # a broken example is left out rather than breaking the page
+        out[f"{label} ({f.stem})"] = f
+    return out
+
+
+def build_app(config: AppConfig | None = None) -> gr.Blocks:
+    config = config or AppConfig()
+    ctx = Ctx(config)
+    examples = example_scenes(config.scenes_dir)
+    first = next((k for k, f in examples.items() if f.stem == FIRST_EXAMPLE), next(iter(examples), None))
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        ctx.client = gr.State("")
+        client_box = gr.Textbox(visible=False)
+        gr.Markdown(f"# {TITLE}\nDescribe people, give them motions, frame the shot, and generate the video "
+                    "(AMG: avatar motion guided video generation).")
+        with gr.Row(equal_height=True):
+            example = gr.Dropdown(list(examples), value=first, label="Example scenes", scale=3,
+                                  elem_id="example-scene")
+            with gr.Column(scale=2, min_width=200):
+                load_example = gr.Button("Load example", elem_id="load-example")
+                with gr.Row():
+                    scene_upload = gr.UploadButton("Open scene…", file_types=[".json"], elem_id="scene-upload",
+                                                   size="md")
+                    save = gr.Button("Save scene", elem_id="save-scene", size="md")
+            saved = gr.File(label="Saved scene", interactive=False, scale=2, height=80, elem_id="scene-file",
+                            visible=False)
+        scene_note = gr.Markdown(elem_id="scene-note")
+
+        avatar, motion, camera = AvatarTab(ctx), MotionTab(ctx), CameraTab(ctx)
+        generate, advanced = GenerateTab(ctx), AdvancedTab(ctx)
+        with gr.Tabs():
+            with gr.Tab("Avatars", id="avatars"):
+                avatar.build()
+            with gr.Tab("Motion", id="motion") as motion_tab:
+                motion.build()
+            with gr.Tab("Camera", id="camera"):
+                camera.build()
+            with gr.Tab("Generate", id="generate"):
+                generate.build()
+            with gr.Tab("Advanced", id="advanced"):
+                advanced.build()
+        ApiEndpoints(ctx).build()
+
+        tabs = (avatar, motion, camera, generate)
+        refresh_outputs = [c for t in tabs for c in t.outputs()]
+        preview_outputs = [camera.video, camera.sketch, camera.status]
+
+        def refresh_all(s):
+            return [v for t in tabs for v in t.values(s)]
+
+        avatar.wire(refresh_all, refresh_outputs, preview_outputs)
+        motion.wire(refresh_all, refresh_outputs, camera.preview)
+        camera.wire(preview_outputs)
+        generate.wire(refresh_all, refresh_outputs)
+
+        previewing = dict(concurrency_id="preview", concurrency_limit=config.max_previews, show_progress="minimal",
+                          api_visibility="private")
+
+        def render(cid):
+            try:
+                return camera.preview(ctx.session(cid))
+            except AmgError as e:
+                return gr.skip(), gr.skip(), f"Preview failed: {e}"
+
+        @user_errors
+        def render_motion(cid):
+            return camera.preview(ctx.session(cid))
+
+        motion_tab.select(render_motion, [ctx.client], [motion.video, motion.sketch, motion.status], **previewing)
+        glb_out = [avatar.model3d, avatar.glb]
+
+        def build3d(cid):
+            try:
+                return avatar.build3d(cid)
+            except gr.Error:
+                return gr.skip(), gr.skip()
+
+        def load_scene(s, scene: Scene, note: str):
+            s.set_scene(scene)
+            s.selected = scene.people[0].id
+            return [*refresh_all(s), note]
+
+        @user_errors
+        def open_example(cid, label):
+            s = ctx.session(cid)
+            if label not in examples:
+                raise AmgError(f"example scene {label!r} is not available")
+            return load_scene(s, Scene.load(examples[label]), f"Loaded the example **{label}**.")
+
+        @user_errors
+        def open_upload(cid, file):
+            if not file:
+                return [gr.skip() for _ in refresh_outputs] + [gr.skip()]
+            s = ctx.session(cid)
+            path = Path(file)
+            if path.stat().st_size > 5 * 2**20:
+                raise AmgError(f"{path.name}: {path.stat().st_size / 2**20:.0f} MB is far too large for a scene "
+                               "file (scenes are a few KB of JSON); the current scene is unchanged")
+            try:
+                scene = Scene.from_json(path.read_bytes().decode("utf-8"), path.name)
+            except UnicodeDecodeError:
+                raise AmgError(f"{path.name}: not a text file; a scene is JSON. The current scene is unchanged") \
+                    from None
+            except AmgError as e:
+                raise AmgError(f"{e} (the current scene is unchanged)") from None
+            return load_scene(s, scene, f"Opened **{path.name}**.")
+
+        @user_errors
+        def save_scene(cid):
+            s = ctx.session(cid)
+            stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in (s.scene.name or "scene"))[:40]
+            path = s.new_file("exports", stem, ".json")
+            s.scene.save(path)
+            return gr.update(value=str(path), visible=True)
+
+        scene_out = [*refresh_outputs, scene_note]
+        load_example.click(open_example, [ctx.client, example], scene_out, api_visibility="private").success(
+            render, [ctx.client], preview_outputs, **previewing).then(build3d, [ctx.client], glb_out)
+        scene_upload.upload(open_upload, [ctx.client, scene_upload], scene_out, api_visibility="private").success(
+            render, [ctx.client], preview_outputs, **previewing).then(build3d, [ctx.client], glb_out)
+        save.click(save_scene, [ctx.client], [saved], api_visibility="private")
+
+        def start(browser_cid):
+            s = ctx.session(browser_cid)
+            fresh = not (s.dir / ".started").exists()
+            note = ""
+            if fresh:
+                (s.dir / ".started").touch()
+                if first is not None:
+                    s.set_scene(Scene.load(examples[first]))
+                    note = f"Started with the example **{first}**; pick another above or build your own."
+            elif browser_cid == s.id:
+                note = "Welcome back: your scene is as you left it."
+            return [s.id, s.id, *refresh_all(s), note]
+
+        demo.load(start, [client_box], [ctx.client, client_box, *scene_out], js=READ_CLIENT_JS,
+                  api_visibility="private", show_progress="hidden").then(
+            None, [client_box], None, js=SAVE_CLIENT_JS).then(
+            render, [ctx.client], preview_outputs, **previewing).then(
+            build3d, [ctx.client], glb_out, show_progress="hidden").then(
+            generate.watch, [ctx.client], [generate.status, *generate.result_outputs()],
+            show_progress_on=[generate.result], concurrency_limit=None, api_visibility="private")
+
+    demo.ctx = ctx  # for tests and benchmarks: the server-side sessions and jobs
+    return demo
+
+
+def launch_kwargs() -> dict:
+    """What `launch()` needs besides host/port (theme/css moved to launch() in Gradio 6)."""
+    return dict(css=CSS, max_file_size="200mb", footer_links=["api"], show_error=True)
+
+
+def engine_summary() -> str:
+    return "\n".join(f"  {name}: {why}" for name, why in engine.status_table())
