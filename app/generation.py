@@ -16,6 +16,7 @@ from amg.errors import AmgError
 from amg.scene import Scene, atomic_write_text
 from app import engine
 from app.jobs import Job
+from app.preview import render_scene
 
 _PIPELINES: dict[tuple, object] = {}
 _pipeline_lock = threading.Lock()
@@ -79,7 +80,7 @@ def run_generation(job: Job, scene: Scene, settings: GenerateSettings, out_dir: 
     started = time.time()
 
     job.report(0, 1, None, "rendering the avatar video")
-    cond = engine.get("render")(scene)
+    cond = render_scene(scene)
     job.report(0, 1, None, f"loading the model {settings.model}")
     pipe = pipeline(settings.model, settings.adapters, device)
 

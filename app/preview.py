@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,19 @@ from app.sketch import draw_top_down
 PERSON_COLOURS = ["#2f6fd0", "#d04a3a", "#2f9a5a", "#c79a1e", "#8a4fc0", "#1a9aa0", "#b0507a", "#707070"]
 
 
+#: The engine's GL (EGL) context is current on the thread that created it and cannot be made
+#: current on another while it is; Gradio runs events on many threads, so every render of
+#: this process goes through this one thread.
+_GL_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="amg-gl")
+
+
+def render_scene(scene: Scene):
+    """amg.render.render_scene(scene) on the process's render thread -> RenderResult."""
+    if not engine.has("render"):
+        raise AmgError(engine.missing("render"))
+    return _GL_THREAD.submit(engine.get("render"), scene).result()
+
+
 @dataclass
 class Preview:
     video: Path
@@ -28,12 +42,10 @@ class Preview:
 
 def render_preview(scene: Scene, video_path: Path) -> Preview:
     """Render `scene` to an MP4 at `video_path` and sketch it from above."""
-    if not engine.has("render"):
-        raise AmgError(engine.missing("render"))
     from amg.render.video import write_mp4
 
     started = time.perf_counter()
-    result = engine.get("render")(scene)
+    result = render_scene(scene)
     write_mp4(result.rgb, video_path, result.fps)
     sketch = sketch_of(scene, result.joints, result.cameras)
     return Preview(video_path, sketch, time.perf_counter() - started, result.rgb[0])

@@ -56,7 +56,8 @@ def baseline(scene, out_dir: Path) -> float:
     s = scene.render
     avatars = scene_avatars(scene)
     posed = [a.pose(scene_motion(p, scene, s.frames, s.fps)) for p, a in zip(scene.people, avatars)]
-    cameras = scene_cameras(scene.camera, np.stack([p.joints for p in posed]), s.width, s.height)
+    cameras = scene_cameras(scene.camera, np.stack([p.joints for p in posed]), s.width, s.height, fps=s.fps,
+                            resolve_path=scene.resolve_path)
     renderer = pyrender.OffscreenRenderer(s.width, s.height)
     frames = []
     for t, cam in enumerate(cameras):

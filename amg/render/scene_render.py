@@ -85,7 +85,7 @@ def render_scene(
             ids.append(i + 1)
         joints.append(posed.joints)
     joints = np.stack(joints)  # (P, T, 22, 3)
-    cameras = scene_cameras(scene.camera, joints, width, height)
+    cameras = scene_cameras(scene.camera, joints, width, height, fps=fps, resolve_path=scene.resolve_path)
     say("rasterising")
     out = rasterize(
         [m[0] for m in meshes], [m[1] for m in meshes], [m[2] for m in meshes],

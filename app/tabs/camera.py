@@ -11,7 +11,7 @@ from amg.errors import AmgError
 from amg.scene import CameraRef
 from app import engine
 from app.context import Ctx, user_errors
-from app.preview import render_preview
+from app.preview import render_preview, render_scene
 from app.session import Session
 
 #: Parameters that are not a single number or choice (edited through the keyframe table instead).
@@ -340,7 +340,7 @@ class CameraTab:
         from amg.camera.subjects import Subjects
 
         scene = s.scene_for_engine()
-        result = engine.get("render")(scene)
+        result = render_scene(scene)
         r = scene.render
         path, _ = scene_camera_path(scene.camera, Subjects.from_joints(result.joints), r.frames, r.fps,
                                     scene.resolve_path)
