@@ -38,7 +38,7 @@ def main(argv=None) -> int:
 
     config = AppConfig(root=args.workdir, max_jobs=args.max_jobs, device=args.device)
     demo = build_app(config)
-    demo.queue(default_concurrency_limit=1, max_size=64)
+    demo.queue(default_concurrency_limit=4, max_size=64)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
                 allowed_paths=[str(demo.ctx.store.root)], **launch_kwargs())
     return 0

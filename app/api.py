@@ -67,6 +67,8 @@ class ApiEndpoints:
             motion_in = gr.File(label="motion_file", file_types=[".npz", ".npy", ".bvh"])
             motion_info = gr.JSON(label="motion")
             motion_file = gr.File(label="motion_npz")
+            # never shown or clicked: they only give each endpoint a trigger and a name
+            render_btn, generate_btn, import_btn = gr.Button(), gr.Button(), gr.Button()
 
         @user_errors
         def api_render_preview(scene_json):
@@ -134,11 +136,11 @@ class ApiEndpoints:
                         seconds=[round(m.duration, 3) for m in motions])
             return info, str(npz)
 
-        gr.on(None, api_render_preview, [scene_in], [preview_video, preview_sketch, preview_info],
+        render_btn.click(api_render_preview, [scene_in], [preview_video, preview_sketch, preview_info],
               api_name="render_preview", concurrency_id="preview", concurrency_limit=ctx.config.max_previews)
-        gr.on(None, api_generate, [scene_in, prompt_in, negative_in, steps_in, guidance_in, avatar_in, seed_in,
+        generate_btn.click(api_generate, [scene_in, prompt_in, negative_in, steps_in, guidance_in, avatar_in, seed_in,
                                    model_in, adapters_in], [gen_video, gen_condition, gen_scene, gen_info],
               api_name="generate", concurrency_limit=None)
-        gr.on(None, api_import_motion, [motion_in], [motion_info, motion_file], api_name="import_motion",
+        import_btn.click(api_import_motion, [motion_in], [motion_info, motion_file], api_name="import_motion",
               concurrency_limit=4)
 

@@ -22,6 +22,9 @@ from amg.scene import Person, Scene, atomic_write_text
 
 #: Sessions untouched for this long are removed with their files.
 SESSION_TTL_S = 24 * 3600
+#: Preview videos and avatar files kept per session (older ones are deleted).
+KEEP_GENERATED_FILES = 24
+_PRUNED = ("previews", "avatars")
 _CLIENT_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -68,7 +71,12 @@ class Session:
         with self.lock:
             self._counter += 1
             n = self._counter
-        return self.subdir(folder) / f"{stem}-{n:04d}-{uuid.uuid4().hex[:6]}{suffix}"
+        target = self.subdir(folder)
+        if folder in _PRUNED:
+            old = sorted(target.glob("*"), key=lambda f: f.stat().st_mtime)[:-KEEP_GENERATED_FILES]
+            for f in old:
+                f.unlink(missing_ok=True)
+        return target / f"{stem}-{n:04d}-{uuid.uuid4().hex[:6]}{suffix}"
 
     def person(self, person_id: str | None = None) -> Person:
         pid = person_id or self.selected

@@ -48,7 +48,8 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
     examples = example_scenes(config.scenes_dir)
     first = next((k for k, f in examples.items() if f.stem == FIRST_EXAMPLE), next(iter(examples), None))
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    # Gradio's copies of served files are dropped after a day (checked hourly)
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 24 * 3600)) as demo:
         ctx.client = gr.State("")
         client_box = gr.Textbox(visible=False)
         gr.Markdown(f"# {TITLE}\nDescribe people, give them motions, frame the shot, and generate the video "
@@ -156,7 +157,8 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
         scene_out = [*refresh_outputs, scene_note]
         load_example.click(open_example, [ctx.client, example], scene_out, api_visibility="private").success(
             render, [ctx.client], preview_outputs, **previewing).then(build3d, [ctx.client], glb_out)
-        scene_upload.upload(open_upload, [ctx.client, scene_upload], scene_out, api_visibility="private").success(
+        scene_upload.upload(open_upload, [ctx.client, scene_upload], scene_out, api_visibility="private",
+                            show_progress="hidden").success(
             render, [ctx.client], preview_outputs, **previewing).then(build3d, [ctx.client], glb_out)
         save.click(save_scene, [ctx.client], [saved], api_visibility="private")
 

@@ -131,7 +131,7 @@ def test_adapters_round_trip_and_status(tmp_path):
     assert not pipe.weights_status.trained and "UNTRAINED" in pipe.weights_status.message
     perturb_adapters(pipe.unet)
     before = generate(pipe, condition_video()).frames
-    pipe.save_adapters(tmp_path / "adapters", TrainingRecord(steps=12, dataset="unit test"))
+    pipe.save_pretrained(tmp_path / "adapters", TrainingRecord(steps=12, dataset="unit test"))
     meta = json.loads((tmp_path / "adapters" / CONFIG_FILE).read_text())
     assert meta["base_model"]["name"] == "tiny-random" and meta["adapter"]["rank"] == 4
     assert meta["training"]["steps"] == 12 and len(meta["base_model"]["architecture_sha256"]) == 64
@@ -152,6 +152,12 @@ def test_adapters_refuse_other_base_architecture(tmp_path):
     save_base(other, tmp_path / "other-base")
     with pytest.raises(AmgError, match=r"made for base model 'tiny-random'.*other-base"):
         load_pipeline(str(tmp_path / "other-base"), adapters=tmp_path / "adapters", device="cpu")
+
+
+def test_low_memory_mode_gives_the_same_video(pipe):
+    small = load_pipeline("tiny-random", device="cpu", low_memory=True)
+    a, b = generate(small, condition_video()).frames, generate(pipe, condition_video()).frames
+    assert np.abs(a.astype(int) - b).max() <= 1
 
 
 def test_local_folder_loads_the_same_model(tmp_path, pipe):
@@ -237,6 +243,17 @@ def test_bad_model_and_adapter_input(tmp_path, monkeypatch):
             load_pipeline("tiny-random", device="cuda")
     with pytest.raises(AmgError, match="fp32 on the CPU"):
         load_pipeline("tiny-random", device="cpu", dtype="bf16")
+
+
+def test_out_of_memory_is_a_clear_message(monkeypatch):
+    pipe = load_pipeline("tiny-random", device="cpu")
+
+    def no_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    monkeypatch.setattr(pipe.unet, "forward", no_memory)
+    with pytest.raises(AmgError, match=r"out of memory generating 4 frames at 64x64.*fewer frames"):
+        generate(pipe, condition_video())
 
 
 def test_conditioned_conv_is_the_widened_conv():

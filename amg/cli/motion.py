@@ -95,8 +95,15 @@ def run_import(args) -> int:
 
     if not args.output.lower().endswith(".npz"):
         raise AmgError(f"output {args.output!r}: must be an .npz file")
+    from tqdm import tqdm
+
     start = time.time()
-    motions = _pick(load_motion_file(args.file, fps=args.fps), args.person, args.file)
+    with tqdm(total=0, unit="frame", desc="solving joints", disable=None, leave=False) as bar:
+        def progress(done, total):
+            bar.total = total
+            bar.update(done - bar.n)
+
+        motions = _pick(load_motion_file(args.file, fps=args.fps, progress=progress), args.person, args.file)
     if not args.no_ground:
         motions = [edit.ground(m) for m in motions]
     if len({m.num_frames for m in motions}) > 1:

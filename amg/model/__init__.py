@@ -29,15 +29,18 @@ from amg.model.pipeline import (AMGOutput, AMGPipeline, GenerationCancelled, Gen
 
 def load_pipeline(model: str = DEFAULT_MODEL, adapters: str | os.PathLike | None = None,
                   device: str | torch.device | None = None, dtype: torch.dtype | str | None = None,
-                  low_memory: bool = False) -> AMGPipeline:
+                  low_memory: bool = False, fuse_adapters: bool = True) -> AMGPipeline:
     """An AMGPipeline on `device` ("auto": CUDA when present), fp16 on CUDA, fp32 on CPU.
 
-    `low_memory` slices attention and VAE work (for small GPUs; slower).
+    `low_memory` slices attention and VAE work (for small GPUs; slower). `fuse_adapters`
+    merges LoRA into the base weights, so a step costs what the base model's does.
     """
     from amg.model.pipeline import resolve_device, resolve_dtype
 
     device = resolve_device(device)
     pipe = AMGPipeline.from_pretrained(model, adapters, device=device, dtype=resolve_dtype(device, dtype))
+    if fuse_adapters:
+        pipe.fuse_adapters()
     if low_memory:
         pipe.enable_attention_slicing()
         pipe.vae.enable_slicing()

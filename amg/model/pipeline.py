@@ -126,6 +126,7 @@ class AMGPipeline(DiffusionPipeline):
         self.adapter_training = TrainingRecord()
         #: Frames per VAE call when encoding/decoding: bounds memory, gives progress and cancel points.
         self.vae_chunk_frames = 4
+        self.adapters_fused = False
 
     # ---- weights ------------------------------------------------------------------------
     @classmethod
@@ -163,6 +164,25 @@ class AMGPipeline(DiffusionPipeline):
                                          adapter=self.adapter_config, training=training or self.adapter_training)
         return adapter_files.save_adapters(directory, adapter_state_dict(self.unet), info)
 
+    def fuse_adapters(self) -> None:
+        """Merge LoRA into the attention weights for inference: the step then costs what the base
+        model's does. Saving and loading adapters still work (they unfuse as needed)."""
+        if not self.adapters_fused:
+            self.unet.fuse_lora()
+            self.adapters_fused = True
+
+    def unfuse_adapters(self) -> None:
+        if self.adapters_fused:
+            self.unet.unfuse_lora()
+            self.adapters_fused = False
+
+    def save_pretrained(self, directory: str | os.PathLike, training: TrainingRecord | None = None) -> Path:
+        """What AMG adds to its base is what it saves: the adapters (the base stays the hub's/folder's).
+
+        Reload with `AMGPipeline.from_pretrained(base_model, adapters=directory)`.
+        """
+        return self.save_adapters(directory, training)
+
     def load_adapters(self, directory: str | os.PathLike) -> None:
         """Load adapters saved for this base architecture (refuses others, changes nothing then)."""
         info = adapter_files.read_adapter_info(directory)
@@ -171,10 +191,15 @@ class AMGPipeline(DiffusionPipeline):
             raise AmgError(f"{directory}: adapter config {info.adapter.to_dict()} differs from this pipeline's "
                            f"{self.adapter_config.to_dict()}; load them with AMGPipeline.from_pretrained(adapters=...)")
         state = adapter_files.read_adapter_tensors(directory)
+        fused = self.adapters_fused
+        self.unfuse_adapters()  # new LoRA weights must not stack on merged old ones
         try:
             load_adapter_state_dict(self.unet, state)
         except KeyError as e:
             raise AmgError(f"{directory}: adapter weights do not match their config ({e.args[0]})") from None
+        finally:
+            if fused:
+                self.fuse_adapters()
         self.adapter_source, self.adapter_training = str(directory), info.training
 
     @property

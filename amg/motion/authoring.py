@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
+from scipy.interpolate import CubicHermiteSpline, PchipInterpolator
 from scipy.spatial.transform import Rotation
 
 from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
@@ -72,12 +72,33 @@ class Clip:
         return np.array(times), values
 
 
+#: Where the foot pivots, relative to the ankle (height below, distance ahead): the toe
+#: joint (heel up: the toes stay flat) and the heel (toes up); skeleton/edit.SOLE_POINTS.
+_TOE_PIVOT = (ANKLE_HEIGHT - 0.0234, 0.1358)
+_HEEL_PIVOT = (0.0694, -0.0209)
+
+
+def _pivot_height(pitch_deg: np.ndarray) -> np.ndarray:
+    """Ankle height of a foot pitched about its toes (heel up, pitch > 0) or its heel
+    (toes up, pitch < 0) while that point stays on the floor."""
+    th = np.radians(pitch_deg)
+    toe = 0.0234 + _TOE_PIVOT[0] * np.cos(th) + _TOE_PIVOT[1] * np.sin(th)
+    heel = _HEEL_PIVOT[0] * np.cos(th) - _HEEL_PIVOT[1] * np.sin(th)
+    return np.where(th > 0, toe, np.maximum(heel, ANKLE_HEIGHT * np.cos(th)))
+
+
 def _curves(clip: Clip) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     times, values = clip.channels()
     frames = np.arange(int(round(times[-1] * clip.fps)) + 1) / clip.fps
     out = {}
     for name, v in values.items():
-        out[name] = PchipInterpolator(times, v)(frames) if len(times) > 1 else np.full(len(frames), v[0])
+        if len(times) < 2:
+            out[name] = np.full(len(frames), v[0])
+            continue
+        # monotone slopes at inner keys, zero at the first and last: the clip eases in and out
+        slopes = PchipInterpolator(times, v).derivative()(times)
+        slopes[[0, -1]] = 0.0
+        out[name] = CubicHermiteSpline(times, v, slopes)(frames)
     return frames, out
 
 
@@ -157,7 +178,7 @@ def build(clip: Clip) -> Motion:
     # Legs: ankle targets and foot orientation -> hip, knee, ankle rotations.
     for side, s in (("left", "lf"), ("right", "rf")):
         hip, knee, ankle = J[f"{side}_hip"], J[f"{side}_knee"], J[f"{side}_ankle"]
-        target = np.stack([c[f"{s}.x"], c[f"{s}.y"] + ANKLE_HEIGHT, c[f"{s}.z"]], 1)
+        target = np.stack([c[f"{s}.x"], c[f"{s}.y"] + _pivot_height(c[f"{s}.pitch"]), c[f"{s}.z"]], 1)
         foot_rot = Rotation.from_euler("YX", np.stack([c[f"{s}.yaw"], c[f"{s}.pitch"]], 1), degrees=True)
         pole = foot_rot.apply([0.0, 0.0, 1.0])
         up_l = REST_JOINTS[knee] - REST_JOINTS[hip]
@@ -169,7 +190,11 @@ def build(clip: Clip) -> Motion:
         set_world(knee, g_lo)
         forward(ankle)
         set_world(ankle, foot_rot.as_matrix())
-        forward(J[f"{side}_foot"])
+        # heel up: the toes bend at the ball and stay flat on the floor
+        toe = J[f"{side}_foot"]
+        flat = Rotation.from_euler("x", -np.clip(c[f"{s}.pitch"], 0, None)[:, None], degrees=True).as_matrix()
+        local[:, toe] = flat @ local[:, toe]
+        forward(toe)
 
     # Hands placed by inverse kinematics where the clip says so.
     for side, s, sign in (("left", "lh", 1.0), ("right", "rh", -1.0)):

@@ -97,6 +97,13 @@ def hands(l=None, r=None, lp=None, rp=None) -> dict:
     return out
 
 
+def hands_down(z: float, side: str = "lr") -> dict:
+    """Hands hanging relaxed at the thighs of a body whose pelvis is at depth z."""
+    l = (0.19, 0.84, z + 0.04) if "l" in side else None
+    r = (-0.19, 0.84, z + 0.04) if "r" in side else None
+    return hands(l, r, (0.5, -1.0, -0.4) if l else None, (-0.4, -1.0, -0.6) if r else None)
+
+
 def finish(m: Motion, origin: bool = True) -> Motion:
     m = edit.resample(m, FPS) if abs(m.fps - FPS) > 1e-6 else m
     m = edit.ground(m)
@@ -122,12 +129,20 @@ def to_a(world: tuple, distance: float) -> tuple:
 
 
 # ---- motion capture --------------------------------------------------------------------------
-def mocap(file: str, start: float, end: float, skip_frames: int = 0) -> Callable[[Path], list[Motion]]:
+def mocap(file: str, start: float, end: float, skip_frames: int = 0, walking: bool = False,
+          cycle: float | None = None) -> Callable[[Path], list[Motion]]:
+    """A capture cropped to [start, end] s; `walking` clips (a foot always down) get their
+    stance foot put on the floor frame by frame (the cgspeed conversions float by 2-6 cm);
+    with `cycle`, the clip ends where its pose repeats its start (at least `cycle` s long),
+    so it loops without a jump."""
     def make(mocap_dir: Path) -> list[Motion]:
         m = load_motion_file(mocap_dir / file)[0]
         if skip_frames:  # cgspeed BVH files begin with T-pose or corrupt frames
             m = edit.trim(m, skip_frames / m.fps, None)
         m = edit.trim(m, start, min(end, m.duration))
+        m = edit.lock_feet(edit.stick_to_floor(edit.resample(m, FPS))) if walking else edit.level(m)
+        if cycle:
+            m = edit.loop_cut(edit.resample(m, FPS), cycle)
         return [finish(m)]
 
     return make
@@ -149,9 +164,9 @@ def idle(_: Path) -> list[Motion]:
     return [finish(build(tl.clip("idle")))]
 
 
-GUARD = {"y": 0.83, "yaw": -25.0, "spine3.rx": 6.0, "head.rx": 6.0, "head.ry": 20.0,
+GUARD = {"y": 0.83, "yaw": -25.0, "pitch": 6.0, "spine3.rx": 6.0, "head.rx": 6.0, "head.ry": 20.0,
          "lf.x": 0.10, "lf.z": 0.16, "lf.yaw": -15.0, "rf.x": -0.17, "rf.z": -0.20, "rf.yaw": -45.0,
-         **hands((0.06, 1.40, 0.30), (-0.10, 1.38, 0.20), (0.6, -1.0, -0.2), (-0.6, -1.0, -0.2))}
+         **hands((0.07, 1.34, 0.30), (-0.09, 1.33, 0.22), (0.6, -1.0, -0.2), (-0.6, -1.0, -0.2))}
 
 
 def boxing(_: Path) -> list[Motion]:
@@ -161,24 +176,24 @@ def boxing(_: Path) -> list[Motion]:
         tl.at(t, y=0.815 if k % 2 == 0 else 0.83)
 
     # jab (left), quick out and back
-    tl.at(0.85, **hands((0.06, 1.40, 0.30)))
+    tl.at(0.85, **hands((0.07, 1.34, 0.30)))
     tl.at(1.0, z=0.05, **hands((0.05, 1.42, 0.62)))
-    tl.at(1.2, z=0.0, **hands((0.06, 1.40, 0.30)))
+    tl.at(1.2, z=0.0, **hands((0.07, 1.34, 0.30)))
     # cross (right): hips turn, back heel pivots
-    tl.at(1.55, yaw=-25.0, rf__yaw=-45.0, rf__y=0.0, rf__pitch=0.0, **hands(r=(-0.10, 1.38, 0.20)))
-    tl.at(1.75, yaw=8.0, z=0.06, rf__yaw=-10.0, rf__y=0.03, rf__pitch=18.0, spine3__ry=10.0,
+    tl.at(1.55, yaw=-25.0, rf__yaw=-45.0, rf__y=0.0, rf__pitch=0.0, **hands(r=(-0.09, 1.33, 0.22)))
+    tl.at(1.75, yaw=8.0, z=0.06, rf__yaw=-10.0, rf__pitch=18.0, spine3__ry=10.0,
           **hands(l=(0.10, 1.40, 0.20), r=(-0.01, 1.41, 0.62)))
     tl.at(2.05, yaw=-25.0, z=0.0, rf__yaw=-45.0, rf__y=0.0, rf__pitch=0.0, spine3__ry=0.0,
-          **hands((0.06, 1.40, 0.30), (-0.10, 1.38, 0.20)))
+          **hands((0.07, 1.34, 0.30), (-0.09, 1.33, 0.22)))
     # left hook: elbow up, fist sweeps across at head height
     tl.at(2.55, yaw=-30.0, **hands(l=(0.30, 1.40, 0.30), lp=(1.0, 0.2, -0.3)))
     tl.at(2.75, yaw=-60.0, lf__yaw=-40.0, spine3__ry=-12.0, **hands(l=(-0.05, 1.42, 0.42), lp=(1.0, 0.3, 0.0)))
-    tl.at(3.05, yaw=-25.0, lf__yaw=-15.0, spine3__ry=0.0, **hands(l=(0.06, 1.40, 0.30), lp=(0.6, -1.0, -0.2)))
+    tl.at(3.05, yaw=-25.0, lf__yaw=-15.0, spine3__ry=0.0, **hands(l=(0.07, 1.34, 0.30), lp=(0.6, -1.0, -0.2)))
     # double jab
     tl.at(3.4, **hands(l=(0.05, 1.42, 0.58)))
     tl.at(3.55, **hands(l=(0.06, 1.40, 0.32)))
     tl.at(3.7, **hands(l=(0.05, 1.42, 0.62)))
-    tl.at(3.95, **hands(l=(0.06, 1.40, 0.30)))
+    tl.at(3.95, **hands(l=(0.07, 1.34, 0.30)))
     tl.at(4.4, y=0.83)
     return [finish(build(tl.clip("boxing", GUARD)))]
 
@@ -269,6 +284,33 @@ def latin(_: Path) -> list[Motion]:
     return [finish(build(tl.clip("latin_dance", base)))]
 
 
+def jump_arms_up(_: Path) -> list[Motion]:
+    """A vertical jump with both arms thrown overhead at take-off and kept up in the air
+    (the paper's model loses raised arms in jumps: this is the case to test it on)."""
+    low = hands((0.20, 0.84, 0.04), (-0.20, 0.84, 0.04), (0.5, -1.0, -0.4), (-0.5, -1.0, -0.4))
+    tl = Timeline()
+    tl.set(0.0, dict(low)).set(0.35, {})
+    # crouch, arms swing back
+    tl.at(0.8, y=0.70, z=-0.04, pitch=22.0, spine3__rx=6.0, head__rx=-8.0,
+          **hands((0.22, 0.88, -0.28), (-0.22, 0.88, -0.28), (0.4, 0.3, 1.0), (-0.4, 0.3, 1.0)))
+    # push off: legs extend, heels rise, arms drive forward and up
+    tl.at(1.0, y=0.90, z=0.0, pitch=4.0, lf__pitch=35.0, rf__pitch=35.0,
+          **hands((0.22, 1.50, 0.35), (-0.22, 1.50, 0.35), (0.6, -0.6, -0.6), (-0.6, -0.6, -0.6)))
+    # flight: feet leave the floor, arms straight overhead
+    air = {"lf.y": 0.26, "rf.y": 0.26, "lf.pitch": 30.0, "rf.pitch": 30.0}
+    tl.set(1.17, {"y": 1.18, "pitch": -2.0, "head.rx": -12.0, **air,
+                  **hands((0.17, 2.12, 0.06), (-0.17, 2.12, 0.06), (1.0, 0.0, -0.2), (-1.0, 0.0, -0.2))})
+    tl.set(1.3, {"y": 1.20, "lf.y": 0.30, "rf.y": 0.30})
+    tl.set(1.45, {"y": 1.0, "lf.y": 0.08, "rf.y": 0.08, "lf.pitch": 20.0, "rf.pitch": 20.0,
+                  **hands((0.20, 2.06, 0.12), (-0.20, 2.06, 0.12))})
+    # land and absorb, arms come down in front
+    tl.set(1.58, {"y": 0.78, "pitch": 16.0, "lf.y": 0.0, "rf.y": 0.0, "lf.pitch": 0.0, "rf.pitch": 0.0,
+                  "head.rx": 0.0, **hands((0.24, 1.20, 0.40), (-0.24, 1.20, 0.40), (0.6, -1.0, -0.3), (-0.6, -1.0, -0.3))})
+    tl.set(2.1, {"y": 0.866, "pitch": 0.0, "spine3.rx": 0.0, **low})
+    tl.set(2.5, {})
+    return [finish(build(tl.clip("jump_arms_up", low)))]
+
+
 def sit_down(_: Path) -> list[Motion]:
     base = {"lf.x": 0.13, "rf.x": -0.13, "lf.z": 0.04, "rf.z": 0.04,
             **hands((0.19, 0.84, 0.06), (-0.19, 0.84, 0.06), (0.4, -0.2, -1.0), (-0.4, -0.2, -1.0))}
@@ -319,10 +361,9 @@ def handshake(_: Path) -> list[Motion]:
     for who in ("a", "b"):
         local = to_a if who == "a" else to_b
         tl = Timeline()
-        rest = hands((0.19, 0.84, 0.04), (-0.19, 0.84, 0.04), (0.5, -1.0, -0.4), (-0.4, -1.0, -0.6))
-        tl.set(0.0, {"z": -0.30, "lf.z": -0.30, "rf.z": -0.30, **rest})
-        tl.step("rf", 0.2, 0.7, -0.11, 0.0, lift=0.06).at(0.7, z=-0.12)
-        tl.step("lf", 0.7, 1.15, 0.11, 0.0, lift=0.05).at(1.15, z=0.0)
+        tl.set(0.0, {"z": -0.30, "lf.z": -0.30, "rf.z": -0.30, **hands_down(-0.30)})
+        tl.step("rf", 0.2, 0.7, -0.11, 0.0, lift=0.06).at(0.7, z=-0.12, **hands_down(-0.12, "l"))
+        tl.step("lf", 0.7, 1.15, 0.11, 0.0, lift=0.05).at(1.15, z=0.0, **hands_down(0.0, "l"))
         # right hands meet in the middle; wrists a hand's length back from the grip
         grip = [(-0.03, y, -0.075) if who == "a" else (0.03, y, 0.075) for y in (1.00, 1.05, 0.96)]
         w = [local(g, d) for g in grip]
@@ -332,7 +373,7 @@ def handshake(_: Path) -> list[Motion]:
             tl.at(t, **hands(r=w[1] if k % 2 == 0 else w[2]))
         tl.at(2.75, **hands(r=w[0]))
         tl.at(3.0, spine3__rx=0.0, head__rx=0.0, head__ry=5.0 if who == "a" else -5.0)
-        tl.at(3.5, **{k: v for k, v in rest.items() if k.startswith("rh")}).set(4.0, {})
+        tl.at(3.5, **hands_down(0.0, "r")).set(4.0, {})
         people.append(build(tl.clip(f"handshake_{who}", {"z": -0.30})))
     return pair(people[0], people[1], d)
 
@@ -343,16 +384,15 @@ def high_five(_: Path) -> list[Motion]:
     for who in ("a", "b"):
         local = to_a if who == "a" else to_b
         tl = Timeline()
-        rest = hands((0.19, 0.84, 0.04), (-0.19, 0.84, 0.04), (0.5, -1.0, -0.4), (-0.4, -1.0, -0.6))
-        tl.set(0.0, {"z": -0.12, "lf.z": -0.12, "rf.z": -0.12, **rest}).set(0.25, {})
+        tl.set(0.0, {"z": -0.12, "lf.z": -0.12, "rf.z": -0.12, **hands_down(-0.12)}).set(0.25, {})
         tl.at(0.6, **hands(r=(-0.24, 1.62, -0.02), rp=(-1.0, 0.0, -0.3)))  # wind up
-        tl.step("lf", 0.45, 0.85, 0.11, 0.08, lift=0.05).at(0.85, z=0.0, pitch=4.0, roll=-3.0)
+        tl.step("lf", 0.45, 0.85, 0.11, 0.08, lift=0.05).at(0.85, z=0.0, pitch=4.0, roll=-3.0, **hands_down(0.0, "l"))
         palm = local((-0.02, 1.72, -0.055) if who == "a" else (0.02, 1.72, 0.055), d)
         tl.at(0.88, **hands(r=palm, rp=(-1.0, -0.3, -0.2)))                 # slap
         tl.at(1.0, **hands(r=(palm[0] - 0.04, palm[1] - 0.02, palm[2] - 0.04)))  # rebound
         tl.at(1.35, pitch=0.0, roll=0.0, **hands(r=(-0.22, 1.2, 0.18), rp=(-0.4, -1.0, -0.6)))
-        tl.step("lf", 1.4, 1.8, 0.11, -0.12, lift=0.04).at(1.8, z=-0.12)
-        tl.at(1.95, **{k: v for k, v in rest.items() if k.startswith("rh")}).set(2.4, {})
+        tl.step("lf", 1.4, 1.8, 0.11, -0.12, lift=0.04).at(1.8, z=-0.12, **hands_down(-0.12, "l"))
+        tl.at(1.95, **hands_down(-0.12, "r")).set(2.4, {})
         people.append(build(tl.clip(f"high_five_{who}", {"z": -0.12})))
     return pair(people[0], people[1], d)
 
@@ -360,7 +400,7 @@ def high_five(_: Path) -> list[Motion]:
 def sparring(_: Path) -> list[Motion]:
     """A jabs into B's guard, B answers with a jab A parries, A throws a cross B slips."""
     d = 0.85
-    g_l, g_r = (0.06, 1.40, 0.30), (-0.10, 1.38, 0.20)
+    g_l, g_r = (0.07, 1.34, 0.30), (-0.09, 1.33, 0.22)
 
     def guard_world(who, side):  # a guard glove in world coordinates
         p = g_l if side == "l" else g_r
@@ -379,7 +419,7 @@ def sparring(_: Path) -> list[Motion]:
             tl.at(0.7, **hands(l=g_l)).at(0.88, z=0.08, **hands(l=target_on("r"))).at(1.1, z=0.0, **hands(l=g_l))
             tl.at(1.55, **hands(r=g_r)).at(1.72, **hands(r=(0.02, 1.42, 0.26))).at(2.0, **hands(r=g_r))  # parry
             tl.at(2.4, yaw=-25.0, rf__yaw=-45.0, rf__y=0.0, rf__pitch=0.0, **hands(r=g_r))
-            tl.at(2.6, yaw=8.0, z=0.07, rf__yaw=-10.0, rf__y=0.03, rf__pitch=18.0, spine3__ry=10.0,
+            tl.at(2.6, yaw=8.0, z=0.07, rf__yaw=-10.0, rf__pitch=18.0, spine3__ry=10.0,
                   **hands(r=(-0.02, 1.44, 0.60)))
             tl.at(2.9, yaw=-25.0, z=0.0, rf__yaw=-45.0, rf__y=0.0, rf__pitch=0.0, spine3__ry=0.0, **hands(r=g_r))
         else:
@@ -449,8 +489,7 @@ def hug(_: Path) -> list[Motion]:
     for who in ("a", "b"):
         local = to_a if who == "a" else to_b
         tl = Timeline()
-        rest = hands((0.19, 0.84, 0.04), (-0.19, 0.84, 0.04), (0.5, -1.0, -0.4), (-0.5, -1.0, -0.4))
-        tl.set(0.0, {"z": start, "lf.z": start, "rf.z": start, **rest}).set(0.3, {})
+        tl.set(0.0, {"z": start, "lf.z": start, "rf.z": start, **hands_down(start)}).set(0.3, {})
         tl.step("lf", 0.3, 0.8, 0.11, start + 0.22, lift=0.05).at(0.8, z=start + 0.2)
         tl.step("rf", 0.8, 1.25, -0.11, -0.02, lift=0.05).at(1.25, z=0.0)
         # arms open, then wrap: A high around B's shoulders, B lower around A's back
@@ -467,7 +506,7 @@ def hug(_: Path) -> list[Motion]:
         tl.at(3.4, roll=0.0, pitch=0.0, head__ry=0.0, head__rx=0.0,
               **hands((0.40, 1.22, 0.22), (-0.40, 1.22, 0.22), (1.0, -0.3, -0.3), (-1.0, -0.3, -0.3)))
         tl.step("rf", 3.5, 3.95, -0.11, start + 0.18, lift=0.04).at(3.95, z=start + 0.2)
-        tl.step("lf", 3.95, 4.4, 0.11, start, lift=0.04).at(4.4, z=start, **rest).set(4.8, {})
+        tl.step("lf", 3.95, 4.4, 0.11, start, lift=0.04).at(4.4, z=start, **hands_down(start)).set(4.8, {})
         people.append(build(tl.clip(f"hug_{who}", {"z": start})))
     return pair(people[0], people[1], d)
 
@@ -478,37 +517,37 @@ def specs() -> list[Spec]:
     return [
         Spec("idle", "standing relaxed, breathing, shifting weight from foot to foot, looking around",
              ("idle", "stand", "wait", "calm"), idle),
-        Spec("walk", "walking forward at a normal pace", ("walk", "locomotion", "stroll"),
-             mocap("02_01.bvh", 0.0, 3.0, skip_frames=1), c("02_01"), "CMU 02_01"),
-        Spec("walk_brisk", "brisk, fast walk forward", ("walk", "fast", "hurry", "locomotion"),
-             mocap("07_12.bvh", 0.0, 2.2, skip_frames=3), c("07_12"), "CMU 07_12"),
+        Spec("walk", "walking forward at a normal pace (loops seamlessly)", ("walk", "locomotion", "stroll"),
+             mocap("02_01.bvh", 0.0, 3.0, skip_frames=8, walking=True, cycle=1.8), c("02_01"), "CMU 02_01"),
         Spec("walk_stride", "walking with an exaggerated long stride", ("walk", "stride", "march", "locomotion"),
-             mocap("08_07.bvh", 0.0, 2.5, skip_frames=1), c("08_07"), "CMU 08_07"),
+             mocap("08_07.bvh", 0.0, 2.5, skip_frames=8, walking=True, cycle=1.8), c("08_07"), "CMU 08_07"),
         Spec("walk_veer_left", "walking forward and curving to the left", ("walk", "turn", "curve", "locomotion"),
-             mocap("16_11.bvh", 0.0, 4.4, skip_frames=1), c("16_11"), "CMU 16_11"),
+             mocap("16_11.bvh", 0.0, 4.4, skip_frames=1, walking=True), c("16_11"), "CMU 16_11"),
         Spec("walk_styled", "start, styled walk and stop, Michael-Jackson-like swagger",
              ("walk", "style", "swagger", "dance", "strut"),
-             mocap("131_01.bvh", 0.5, 5.5, skip_frames=1), c("131_01"), "CMU 131_01"),
-        Spec("run", "running, jogging forward", ("run", "jog", "sprint", "locomotion", "fast"),
-             mocap("02_03.bvh", 0.0, 1.45, skip_frames=1), c("02_03"), "CMU 02_03"),
+             mocap("131_01.bvh", 0.5, 5.5, skip_frames=1, walking=True), c("131_01"), "CMU 131_01"),
+        Spec("run", "running, jogging forward (loops seamlessly)", ("run", "jog", "sprint", "locomotion", "fast"),
+             mocap("02_03.bvh", 0.0, 1.45, skip_frames=8, cycle=0.6), c("02_03"), "CMU 02_03"),
         Spec("run_fast", "fast run forward", ("run", "sprint", "fast", "locomotion"),
-             mocap("09_01.bvh", 0.0, 1.25, skip_frames=1), c("09_01"), "CMU 09_01"),
+             mocap("09_01.bvh", 0.0, 1.25, skip_frames=8, cycle=0.6), c("09_01"), "CMU 09_01"),
         Spec("jump", "jumping up in place with the arms swinging up over the head", ("jump", "hop", "arms raised"),
-             mocap("13_39.bvh", 0.0, 2.9, skip_frames=1), c("13_39"), "CMU 13_39"),
+             mocap("13_39.bvh", 0.0, 2.9, skip_frames=8), c("13_39"), "CMU 13_39"),
+        Spec("jump_arms_up", "a vertical jump with both arms thrown straight up over the head in the air",
+             ("jump", "arms raised", "cheer", "celebrate"), jump_arms_up),
         Spec("jump_forward", "a standing long jump forward, arms swinging", ("jump", "leap", "forward"),
-             mocap("13_11.bvh", 0.0, 3.4, skip_frames=1), c("13_11"), "CMU 13_11"),
+             mocap("13_11.bvh", 0.0, 3.4, skip_frames=8), c("13_11"), "CMU 13_11"),
         Spec("jump_balance", "jump and land, balancing", ("jump", "balance", "land"),
-             mocap("02_04.bvh", 0.0, 4.0, skip_frames=1), c("02_04"), "CMU 02_04"),
+             mocap("02_04.bvh", 0.0, 4.0, skip_frames=8), c("02_04"), "CMU 02_04"),
         Spec("jump_reach", "jumping up to grab something overhead, arms raised high, reaching",
              ("jump", "reach", "arms raised", "grab"),
-             mocap("14_07.bvh", 0.0, 5.0, skip_frames=1), c("14_07"), "CMU 14_07"),
+             mocap("14_07.bvh", 0.0, 5.0, skip_frames=8), c("14_07"), "CMU 14_07"),
         Spec("hop", "start, hop on the spot, stop", ("hop", "jump", "bounce"),
              mocap("131_03.bvh", 0.5, 5.5, skip_frames=1), c("131_03"), "CMU 131_03"),
         Spec("wave", "waving hello with the right hand", ("wave", "greet", "hello", "hand"),
              mocap("141_16.bvh", 0.0, 2.45, skip_frames=1), c("141_16"), "CMU 141_16"),
         Spec("walk_handshake", "walking up to someone and shaking hands (one side of a pair; partner not captured)",
              ("walk", "handshake", "greet", "meet"),
-             mocap("18_01.bvh", 0.0, 10.0, skip_frames=1), c("18_01"), "CMU 18_01"),
+             mocap("18_01.bvh", 0.0, 10.0, skip_frames=1, walking=True), c("18_01"), "CMU 18_01"),
         Spec("breakdance", "break dance basic steps: toprock footwork with the arms", ("dance", "breakdance", "hip hop"),
              mocap("gBR_sBM_cAll_d04_mBR0_ch01.npz", 0.0, 8.0), AIST.format(trial="gBR_sBM_cAll_d04_mBR0_ch01"),
              "AIST++ gBR_sBM_cAll_d04_mBR0_ch01"),

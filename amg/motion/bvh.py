@@ -141,11 +141,13 @@ class _Rig:
             raise AmgError(f"{path}: cannot parse the BVH hierarchy ({e.args[0] if e.args else e})") from None
         finally:
             os.unlink(tmp.name)
-        self.names, self.parents, self.offsets, self.channels = [], [], [], []
+        self.names, self.parents, self.offsets, self.channels, self.tips = [], [], [], [], []
         for joint, index, depth in bvh.Root.layout():
             self.names.append(joint.Name)
             self.offsets.append(tuple(joint.Offset))
             self.channels.append(list(joint.Channels))
+            # where the bone points at rest: its first child, or its end site
+            self.tips.append(tuple(joint.Children[0].Offset) if joint.Children else tuple(joint.EndSite))
         self.parents = _parents_of(bvh.Root)
         self.offsets = np.array(self.offsets, dtype=np.float64)
         if not bvh.FrameTime or bvh.FrameTime <= 0 or not np.isfinite(bvh.FrameTime):
@@ -284,14 +286,20 @@ def import_bvh(path: str | os.PathLike) -> Motion:
     rest_ours = rest @ frame.T
     # Rest-pose correction per joint: our rest bone onto the rig's rest bone.
     corr = np.tile(np.eye(3), (22, 1, 1))
+    tips = np.array(rig.tips, dtype=np.float64) @ frame.T
     for j in range(22):
         c = _MAIN_CHILD.get(j)
-        while c is not None and np.linalg.norm(rest_ours[src[c]] - rest_ours[src[j]]) < 1e-6:
-            c = _MAIN_CHILD.get(c)
         if j == 0 or c is None:
             corr[j] = corr[PARENTS[j]] if j else np.eye(3)
             continue
-        corr[j] = _min_rotation(REST_JOINTS[c] - REST_JOINTS[j], rest_ours[src[c]] - rest_ours[src[j]])
+        rig_dir = rest_ours[src[c]] - rest_ours[src[j]]
+        if np.linalg.norm(rig_dir) < 1e-6:
+            # the rig has no joint for our child (a foot without toes): use the bone's own tip
+            rig_dir = tips[src[j]]
+        if np.linalg.norm(rig_dir) < 1e-6:
+            corr[j] = corr[PARENTS[j]]
+            continue
+        corr[j] = _min_rotation(REST_JOINTS[c] - REST_JOINTS[j], rig_dir)
     rots, pos = rig.world()
     world = frame @ rots[:, src] @ frame.T @ corr  # (T, 22, 3, 3) our joints' world rotations
     local = world.copy()

@@ -14,7 +14,7 @@ from scipy.spatial.transform import Rotation
 
 from amg.errors import AmgError
 from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
-from amg.motion.skeleton import forward_kinematics
+from amg.motion.skeleton import PARENTS, forward_kinematics
 
 #: For each of the 22 joints, the joint it swaps with in a mirror (itself on the midline).
 MIRROR_INDEX = np.array([
@@ -23,11 +23,24 @@ MIRROR_INDEX = np.array([
 ])
 
 #: Height of the body's surface below each joint when it is the lowest point (metres):
-#: the soles under ankle and toe joints; flesh under the pelvis (sitting) and elsewhere.
+#: flesh under the pelvis (sitting) and elsewhere. Feet are handled by SOLE_POINTS.
 _CLEARANCE = np.full(22, 0.04)
-_CLEARANCE[[SMPLX_JOINT_NAMES.index(n) for n in ("left_ankle", "right_ankle")]] = 0.0705
-_CLEARANCE[[SMPLX_JOINT_NAMES.index(n) for n in ("left_foot", "right_foot")]] = 0.0234
 _CLEARANCE[0] = 0.09
+_FEET = [SMPLX_JOINT_NAMES.index(n) for n in ("left_ankle", "left_foot", "right_ankle", "right_foot")]
+#: Points of the left sole, (joint, offset in that joint's rest frame), measured on the
+#: embedded avatar's rest mesh (lowest vertices of the heel, the ball and the toe tip):
+#: they are on the floor in the rest pose. The right sole mirrors them (x -> -x).
+SOLE_POINTS = (
+    ("ankle", (0.003, -0.0583, -0.0512)),   # back of the heel (lowest when the toes are up)
+    ("ankle", (0.012, -0.0694, -0.0209)),   # heel
+    ("ankle", (0.0246, -0.0682, 0.0779)),   # outer edge, mid-foot
+    ("foot", (-0.0233, -0.0232, -0.024)),   # ball, inner
+    ("foot", (0.0188, -0.0225, -0.0363)),   # ball, outer
+    ("foot", (-0.0358, -0.0226, 0.0413)),   # toe tip
+    ("foot", (0.034, -0.0144, 0.012)),      # little toe (lowest when the foot rolls outwards)
+    ("foot", (0.020, -0.0154, 0.028)),      # middle toes
+    ("foot", (-0.013, -0.0180, 0.049)),     # big toe, front
+)
 
 #: A looped clip whose pelvis travels further than this per cycle is locomotion: the
 #: loop carries on from where the last cycle ended instead of jumping back.
@@ -90,20 +103,101 @@ def joints(motion: Motion) -> np.ndarray:
     return forward_kinematics(motion.local_rotations(), motion.transl)
 
 
+def _world_rotations(motion: Motion) -> np.ndarray:
+    """(T, 22, 3, 3) world rotation of every joint."""
+    t = motion.num_frames
+    local = Rotation.from_rotvec(motion.local_rotations().reshape(-1, 3)).as_matrix().reshape(t, 22, 3, 3)
+    world = np.empty_like(local)
+    for j, p in enumerate(PARENTS):
+        world[:, j] = local[:, j] if p < 0 else world[:, p] @ local[:, j]
+    return world
+
+
+def sole_points(motion: Motion) -> np.ndarray:
+    """(T, 2, K, 3) world positions of the sole points (heel, ball, toe) of the left and right foot."""
+    pos, rot = joints(motion), _world_rotations(motion)
+    out = []
+    for side, mirror in (("left", 1.0), ("right", -1.0)):
+        pts = []
+        for joint, offset in SOLE_POINTS:
+            j = SMPLX_JOINT_NAMES.index(f"{side}_{joint}")
+            off = np.array(offset) * np.array([mirror, 1.0, 1.0])
+            pts.append(pos[:, j] + rot[:, j] @ off)
+        out.append(np.stack(pts, 1))
+    return np.stack(out, 1)
+
+
+def sole_heights(motion: Motion) -> np.ndarray:
+    """(T, 2) height of the lowest sole point of the left and right foot."""
+    return sole_points(motion)[..., 1].min(-1)
+
+
 def ground_offset(motion: Motion) -> float:
     """Vertical shift that puts the lowest body surface of the whole clip on the floor.
 
     One offset for the clip, not one per frame: a per-frame shift would make feet slide
-    and jumps stay on the ground.
+    and jumps stay on the ground. Feet count by their soles (heel, ball, toe tip); other
+    joints with the flesh around them (sitting on the floor, a hand down).
     """
     low = joints(motion)[..., 1] - _CLEARANCE  # (T, 22)
-    return -float(low.min())
+    low[:, _FEET] = np.inf
+    return -float(min(low.min(), sole_heights(motion).min()))
 
 
 def ground(motion: Motion) -> Motion:
     """`motion` shifted vertically so its lowest foot (or body part) touches y = 0."""
     dy = ground_offset(motion)
     return replace(motion, transl=motion.transl + np.array([0.0, dy, 0.0]), meta=dict(motion.meta))
+
+
+def level(motion: Motion, window: float = 1.0) -> Motion:
+    """Remove a slow vertical drift of the floor (a tilted capture volume, drifting root
+    height): the lowest foot of each `window`-second stretch should touch the same floor,
+    so a straight line fitted through those minima is subtracted. Clips shorter than two
+    windows are returned unchanged."""
+    n = int(round(window * motion.fps))
+    if n < 2 or motion.num_frames < 2 * n:
+        return motion
+    low = sole_heights(motion).min(1)
+    starts = np.arange(0, motion.num_frames - n + 1, max(n // 2, 1))
+    t = np.array([s + int(np.argmin(low[s:s + n])) for s in starts])
+    slope, intercept = np.polyfit(t / motion.fps, low[t], 1)
+    drift = slope * np.arange(motion.num_frames) / motion.fps
+    return replace(motion, transl=motion.transl - np.outer(drift, [0.0, 1.0, 0.0]), meta=dict(motion.meta))
+
+
+def stick_to_floor(motion: Motion, smooth: float = 0.1) -> Motion:
+    """For walking, where a foot is always down: move the body vertically, frame by frame,
+    so the lowest sole touches the floor (smoothed over `smooth` seconds). It fixes
+    captures whose stance foot floats or sinks; it must not be used where both feet leave
+    the ground (runs, jumps). Horizontal motion is untouched, so nothing slides."""
+    low = sole_heights(motion).min(1)
+    n = max(int(round(smooth * motion.fps)) | 1, 1)
+    if n > 1 and motion.num_frames > n:
+        pad = np.pad(low, n // 2, mode="edge")
+        low = np.convolve(pad, np.ones(n) / n, mode="valid")
+    return replace(motion, transl=motion.transl - np.outer(low, [0.0, 1.0, 0.0]), meta=dict(motion.meta))
+
+
+def lock_feet(motion: Motion, height: float = 0.03, max_speed: float = 0.6) -> Motion:
+    """Remove foot sliding: while a foot is planted (its sole lower than `height` metres
+    and moving slower than `max_speed` m/s: a skimming swing foot is not planted),
+    move the body horizontally by the opposite of that foot's drift, so the planted foot
+    stays put (both planted: their mean drift). Captures retargeted onto another body
+    slide a few centimetres per step because hips and legs differ; this is the usual
+    root-correction clean-up. Vertical motion is untouched."""
+    soles = sole_heights(motion)  # (T, 2)
+    ankles = joints(motion)[:, [7, 8]][..., [0, 2]]  # (T, 2, 2) horizontal ankle positions
+    drift = np.diff(ankles, axis=0)  # (T-1, 2, 2)
+    slow = np.linalg.norm(drift, axis=-1) * motion.fps < max_speed
+    planted = (soles[1:] < height) & (soles[:-1] < height) & slow  # (T-1, 2)
+    weight = planted.astype(float)
+    count = weight.sum(1, keepdims=True)
+    step = np.where(count > 0, (drift * weight[..., None]).sum(1) / np.maximum(count, 1), 0.0)
+    shift = np.concatenate([np.zeros((1, 2)), np.cumsum(step, axis=0)])  # (T, 2)
+    transl = motion.transl.copy()
+    transl[:, [0, 2]] -= shift
+    return replace(motion, transl=transl, meta=dict(motion.meta))
 
 
 def facing_yaw(motion: Motion, frame: int = 0) -> float:
@@ -118,6 +212,26 @@ def to_origin(motion: Motion, frame: int = 0, face_forward: bool = True) -> Moti
     turned = place(motion, heading=heading)
     p = turned.transl[frame]
     return place(turned, x=-p[0], z=-p[2])
+
+
+def loop_cut(motion: Motion, min_duration: float) -> Motion:
+    """The clip cut where its pose best repeats its first one (after at least
+    `min_duration` s), so that looping it shows no jump: compares the joints relative to
+    the pelvis, with the facing taken out."""
+    j = joints(motion)
+    rel = j - j[:, :1]
+    yaw = np.radians([facing_yaw(motion, f) for f in range(motion.num_frames)])
+    c, s = np.cos(-yaw), np.sin(-yaw)
+    x = c[:, None] * rel[..., 0] + s[:, None] * rel[..., 2]
+    z = -s[:, None] * rel[..., 0] + c[:, None] * rel[..., 2]
+    canon = np.stack([x, rel[..., 1], z], -1)  # (T, 22, 3) facing +Z
+    first = int(np.ceil(min_duration * motion.fps))
+    if first >= motion.num_frames - 1:
+        return motion
+    cost = np.linalg.norm(canon[first:] - canon[0], axis=-1).mean(1)
+    cost = cost + np.abs(motion.transl[first:, 1] - motion.transl[0, 1])
+    end = first + int(np.argmin(cost))
+    return trim(motion, 0.0, end / motion.fps)
 
 
 def retime(motion: Motion, fps: float, num_frames: int, loop: bool = False) -> Motion:
@@ -143,15 +257,3 @@ def retime(motion: Motion, fps: float, num_frames: int, loop: bool = False) -> M
         out.transl = out.transl + cycle[:, None] * travel
     out.fps = float(fps)
     return out
-
-
-def concatenate(motions: list[Motion]) -> Motion:
-    """Motions of equal fps played one after another (used to build presets)."""
-    if not motions:
-        raise AmgError("nothing to concatenate")
-    fps = motions[0].fps
-    if any(abs(m.fps - fps) > 1e-9 for m in motions):
-        raise AmgError("motions to concatenate must share one frame rate")
-    cat = lambda key: np.concatenate([getattr(m, key) for m in motions])  # noqa: E731
-    return replace(motions[0], global_orient=cat("global_orient"), body_pose=cat("body_pose"),
-                   transl=cat("transl"), meta=dict(motions[0].meta))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -90,15 +91,9 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
                     raise AmgError(f"{path}: array {key!r} holds pickled Python objects, which are never "
                                    f"loaded (they can run code); store plain numbers or strings") from None
                 raise AmgError(f"{path}: array {key!r} cannot be read ({e})") from None
-            except (OSError, EOFError, zipfile.BadZipFile, zlib_error()) as e:
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
                 raise AmgError(f"{path}: array {key!r} is damaged or truncated ({e})") from None
     return out
-
-
-def zlib_error():
-    import zlib
-
-    return zlib.error
 
 
 def _text(value, default: str = "") -> str:
@@ -289,7 +284,8 @@ def import_aistpp(data: dict, path: Path) -> list[Motion]:
                   fps, path.stem, None, "neutral", {"source_format": "AIST++"})]
 
 
-def import_joints(positions: np.ndarray, path: Path, fps: float | None, key: str = "array") -> list[Motion]:
+def import_joints(positions: np.ndarray, path: Path, fps: float | None, key: str = "array",
+                  progress=None) -> list[Motion]:
     from amg.motion.ik import joints_to_motion
 
     arr = np.asarray(positions)
@@ -308,20 +304,22 @@ def import_joints(positions: np.ndarray, path: Path, fps: float | None, key: str
     rate = fps or DEFAULT_JOINTS_FPS
     out = []
     for p in range(arr.shape[0]):
-        m = joints_to_motion(arr[p], rate, name=path.stem)
+        m = joints_to_motion(arr[p], rate, name=path.stem, progress=progress and (
+            lambda done, total, p=p: progress(p * total + done, arr.shape[0] * total)))
         m.meta.update(person=p, fps_assumed=fps is None)
         out.append(m)
     return out
 
 
-def import_arrays(data: dict, path: Path, fps: float | None = None) -> list[Motion]:
+def import_arrays(data: dict, path: Path, fps: float | None = None, progress=None) -> list[Motion]:
     """Recognise the format from the array names and import it."""
     keys = set(data)
     if "array" in keys and len(keys) == 1:
-        return import_joints(data["array"], path, fps)
-    if {"global_orient", "body_pose", "transl"} <= keys and ("fps" in keys or _text(data.get("format")) == "amg-motion"):
-        if _text(data.get("format"), "amg-motion") == "amg-motion" and np.asarray(data["body_pose"]).shape[-1] == 63:
-            return import_ours(data, path)
+        return import_joints(data["array"], path, fps, progress=progress)
+    ours = _text(data.get("format")) == "amg-motion" or (
+        "fps" in keys and "format" not in keys and np.shape(data.get("body_pose", ()))[-1:] == (63,))
+    if ours and {"global_orient", "body_pose", "transl"} <= keys:
+        return import_ours(data, path)
     if "smpl_poses" in keys:
         return import_aistpp(data, path)
     if ("poses" in keys and ("trans" in keys or "mocap_framerate" in keys or "mocap_frame_rate" in keys)) \
@@ -331,16 +329,17 @@ def import_arrays(data: dict, path: Path, fps: float | None = None) -> list[Moti
         return import_smpl_params(data, path, fps)
     for k in ("joints", "positions", "joint_positions", "motion"):
         if k in keys:
-            return import_joints(data[k], path, fps, k)
+            return import_joints(data[k], path, fps, k, progress=progress)
     shown = ", ".join(sorted(keys)[:12]) or "none"
     raise AmgError(f"{path}: no motion found (arrays in the file: {shown}); {ACCEPTED_FORMATS}")
 
 
-def load_motion_file(path: str | os.PathLike, fps: float | None = None) -> list[Motion]:
+def load_motion_file(path: str | os.PathLike, fps: float | None = None, progress=None) -> list[Motion]:
     """Every person's Motion in a motion file of any accepted format.
 
     fps: for BVH/npz with a frame rate, resample to it; for joint-position files (which
     store none) it is their frame rate (default DEFAULT_JOINTS_FPS).
+    progress: optional `progress(done, total)` for the slow part (IK of joint positions).
     """
     path = check_file(path)
     suffix = path.suffix.lower()
@@ -350,7 +349,7 @@ def load_motion_file(path: str | os.PathLike, fps: float | None = None) -> list[
         motions = [import_bvh(path)]
     elif suffix in (".npz", ".npy"):
         data = read_arrays(path)
-        motions = import_arrays(data, path, fps)
+        motions = import_arrays(data, path, fps, progress)
     else:
         raise AmgError(f"{path}: unknown motion file type {suffix or '(no extension)'!r}; {ACCEPTED_FORMATS}")
     if fps is not None:  # joint files already took `fps` as their own rate: no-op for them

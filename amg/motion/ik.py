@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -30,8 +31,8 @@ _HINGES = {J["left_knee"]: 0, J["right_knee"]: 0, J["left_elbow"]: 1, J["right_e
 
 @dataclass
 class IKConfig:
-    iterations: int = 80          # L-BFGS iterations (all frames at once)
-    hinge_weight: float = 1e-2    # knees/elbows: off-hinge rotation penalty
+    iterations: int = 100         # L-BFGS iterations (all frames at once)
+    hinge_weight: float = 1e-3    # knees/elbows: off-hinge rotation penalty
     rest_weight: float = 1e-4     # every joint: pull towards rest (fixes free twists)
     smooth_weight: float = 1e-3   # frame-to-frame rotation change penalty
 
@@ -124,8 +125,6 @@ def solve_ik(positions: np.ndarray, config: IKConfig | None = None,
     x = torch.tensor(init, dtype=torch.float64, requires_grad=True)
     # The root moves too: source pelvis-to-hip offsets differ from the avatar's by centimetres.
     root = target[:, 0].clone().requires_grad_(True)
-    hinge_mask = torch.ones(22, 3, dtype=torch.float64)
-    hinge_mask[list(_HINGES)] = 0.0
     off_hinge = torch.zeros(22, 3, dtype=torch.float64)
     for j, axis in _HINGES.items():
         off_hinge[j] = 1.0
@@ -158,9 +157,13 @@ def solve_ik(positions: np.ndarray, config: IKConfig | None = None,
     return x.detach().numpy(), root.detach().numpy()
 
 
-def joints_to_motion(positions: np.ndarray, fps: float, name: str = "",
-                     config: IKConfig | None = None) -> Motion:
-    """A Motion whose canonical-skeleton joints follow `positions` (T, 22, 3), Y up, metres."""
+def joints_to_motion(positions: np.ndarray, fps: float, name: str = "", config: IKConfig | None = None,
+                     progress: Callable[[int, int], None] | None = None, chunk: int = 256) -> Motion:
+    """A Motion whose canonical-skeleton joints follow `positions` (T, 22, 3), Y up, metres.
+
+    Long clips are solved `chunk` frames at a time; `progress(done, total)` is called after
+    each chunk (frames), and Ctrl-C (KeyboardInterrupt) stops between chunks.
+    """
     positions = np.asarray(positions, dtype=np.float64)
     where = name or "joint positions"
     if positions.ndim != 3 or positions.shape[1:] != (22, 3):
@@ -169,6 +172,13 @@ def joints_to_motion(positions: np.ndarray, fps: float, name: str = "",
         raise AmgError(f"{where}: joint positions contain NaN or infinite values")
     if len(positions) < 1:
         raise AmgError(f"{where}: joint positions have no frames")
-    rot, pelvis = solve_ik(positions, config)
+    rots, pelvises = [], []
+    for start in range(0, len(positions), chunk):
+        rot, pelvis = solve_ik(positions[start:start + chunk], config)
+        rots.append(rot)
+        pelvises.append(pelvis)
+        if progress is not None:
+            progress(min(start + chunk, len(positions)), len(positions))
+    rot, pelvis = np.concatenate(rots), np.concatenate(pelvises)
     return Motion(rot[:, 0], rot[:, 1:].reshape(-1, 63), pelvis, fps=float(fps), name=name,
                   meta={"source_format": "joint positions (IK)"})

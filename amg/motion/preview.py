@@ -34,8 +34,9 @@ def contact_sheet(rows: list[tuple[str, list[Motion]]], path, columns: int = 6, 
     Rows of several people are seen more from the side (`pair_view_yaw`) so the space
     between partners shows.
     """
-    from amg.scene import atomic_write_bytes
     import io
+
+    from amg.scene import atomic_write_bytes
 
     label_w = 120
     img = Image.new("RGB", (label_w + columns * cell, len(rows) * cell), (20, 20, 24))

@@ -31,6 +31,13 @@ def _resolved(session: Session, person: Person):
     return resolve_appearance(person.avatar, index)
 
 
+def with_people(scene: Scene, people: list[Person]) -> Scene:
+    """A validated copy of `scene` with other people (unique ids, 1-8 people)."""
+    data = scene.model_dump()
+    data["people"] = [p.model_dump() for p in people]
+    return Scene.from_dict(data, "scene")
+
+
 def _new_id(scene: Scene, base: str = "person") -> str:
     ids = {p.id for p in scene.people}
     base = re.sub(r"\d+$", "", base) or "person"
@@ -129,7 +136,7 @@ class AvatarTab:
             person = Person(id=_new_id(s.scene))
             # stand beside the others rather than inside them
             person.placement.x = 0.8 * len(s.scene.people)
-            s.set_scene(s.scene.model_copy(update={"people": [*s.scene.people, person]}))
+            s.set_scene(with_people(s.scene, [*s.scene.people, person]))
             s.selected = person.id
             return refresh_all(s)
 
@@ -139,9 +146,9 @@ class AvatarTab:
             if len(s.scene.people) >= MAX_PEOPLE:
                 raise AmgError(f"a scene holds at most {MAX_PEOPLE} people")
             src = s.person()
-            copy = src.model_copy(deep=True, update={"id": _new_id(s.scene, src.id)})
+            copy = Person.model_validate({**src.model_dump(), "id": _new_id(s.scene, src.id)})
             copy.placement.x = src.placement.x + 0.8
-            s.set_scene(s.scene.model_copy(update={"people": [*s.scene.people, copy]}))
+            s.set_scene(with_people(s.scene, [*s.scene.people, copy]))
             s.selected = copy.id
             return refresh_all(s)
 
@@ -152,7 +159,7 @@ class AvatarTab:
                 raise AmgError("a scene needs at least one person; add another before removing this one")
             people = [p for p in s.scene.people if p.id != s.selected]
             s.selected = people[0].id
-            s.set_scene(s.scene.model_copy(update={"people": people}))
+            s.set_scene(with_people(s.scene, people))
             return refresh_all(s)
 
         @user_errors
@@ -255,7 +262,9 @@ class AvatarTab:
         if engine.has("motion_library"):
             from amg.motion.library import scene_motion
 
-            motion = scene_motion(scene.people[index], scene, 1, scene.render.fps)
+            # its own frame (no placement): the viewer looks at the avatar from the front
+            at_origin = Person(id=person.id, avatar=person.avatar, motion=person.motion)
+            motion = scene_motion(at_origin, scene, 1, scene.render.fps)
         path = s.new_file("avatars", person.id, ".glb")
         avatar.export_glb(path, motion, frame=0)
         return str(path), str(path)

@@ -241,7 +241,8 @@ class CameraTab:
                         params.pop(name, None)
                     elif not auto:
                         params[name] = value
-                    s.scene.camera = s.scene.camera.model_copy(update={"params": params})
+                    cam = s.scene.camera
+                    s.scene.camera = CameraRef(preset=cam.preset, params=params, file=cam.file)
                 return change(cid, mutate)
             return fn
 

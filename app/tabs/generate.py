@@ -204,8 +204,9 @@ class GenerateTab:
         """Follow the session's job until it ends (also called on page load to re-attach)."""
         s = self.ctx.session(cid)
         job = self.ctx.jobs.get(s.job_id)
+        # a reloaded page starts empty: show this session's results before following the job
+        yield ("", *self.show_result(s, s.history[-1] if s.history else None))
         if job is None:
-            yield ("", *self.show_result(s, None))
             return
         last = None
         while job.active:

@@ -12,6 +12,7 @@ from amg.scene import MotionRef, Person, Placement
 from app import engine
 from app.context import Ctx, user_errors
 from app.session import Session
+from app.tabs.avatar import with_people
 from app.thumbnails import stick_figures
 
 UPLOAD_TYPES = [".npz", ".npy", ".bvh"]
@@ -48,35 +49,37 @@ class MotionTab:
             except AmgError as e:
                 self.unavailable = f"the motion library cannot be read: {e}"
         self.by_name = {e["name"]: e for e in self.entries}
+        self.items, self.shown = self.gallery_items(self.entries) if self.entries else ([], [])
 
     # ---- library ------------------------------------------------------------------------
     def thumbnail(self, name: str) -> str:
-        """A PNG of a few poses of the preset, drawn once and kept."""
-        path = self.thumb_dir / f"{name}.png"
+        """A PNG of a few poses of the preset, drawn once per version of its file."""
+        import numpy as np
+        from amg.motion.library import get_preset, load_preset
+        from amg.motion.skeleton import motion_joints
+
+        stamp = get_preset(name).path.stat().st_mtime_ns
+        path = self.thumb_dir / f"{name}-{stamp}.png"
         if not path.is_file():
-            from amg.motion.library import load_preset
-            from amg.motion.skeleton import motion_joints
-
             motions = load_preset(name)
-            motions = motions if isinstance(motions, (list, tuple)) else [motions]
-            import numpy as np
-
             n = min(m.num_frames for m in motions)
             joints = np.stack([motion_joints(m)[:n] for m in motions])
             path.parent.mkdir(parents=True, exist_ok=True)
             stick_figures(joints).save(path)
         return str(path)
 
-    def gallery_items(self, entries: list[dict]) -> list[tuple[str, str]]:
-        items = []
+    def gallery_items(self, entries: list[dict]) -> tuple[list[tuple[str, str]], list[dict]]:
+        """Gallery (image, caption) pairs and the entries they show, in the same order."""
+        items, shown = [], []
         for e in entries:
             try:
                 thumb = self.thumbnail(e["name"])
             except (AmgError, OSError, ValueError):
-                continue  # a preset that cannot be drawn is still assignable from the search list
+                continue  # a preset that cannot be read is left out rather than breaking the gallery
             people = " (two people)" if e["people"] > 1 else ""
             items.append((thumb, f"{e['name']}{people}"))
-        return items
+            shown.append(e)
+        return items, shown
 
     # ---- layout ------------------------------------------------------------------------
     def build(self) -> None:
@@ -87,7 +90,7 @@ class MotionTab:
                         self.query = gr.Textbox(label="Search motions by sentence", scale=4, max_lines=1,
                                                 placeholder="e.g. two people greet each other", elem_id="motion-search")
                         self.search_btn = gr.Button("Search", scale=1)
-                    self.gallery = gr.Gallery(value=self.gallery_items(self.entries), label="Motion library",
+                    self.gallery = gr.Gallery(value=self.items, label="Motion library",
                                               columns=4, height=330, allow_preview=False, elem_id="motion-gallery",
                                               object_fit="contain")
                     self.details = gr.Markdown("Pick a motion to see its description and credit.",
@@ -142,11 +145,29 @@ class MotionTab:
         src = m.source
         label = src if src in self.by_name else f"file {Path(src).name}"
         extra = f" (person {m.person + 1} of the file)" if m.person else ""
-        vals = [gr.update(choices=s.person_ids(), value=person.id), f"**{person.id}** performs **{label}**{extra}.",
-                m.start, m.end or 0.0, m.speed, m.loop, m.mirror, pl.x, pl.z, pl.heading]
+        duration = self.duration(s, person)
+        span = f" ({duration:.1f} s)" if duration else ""
+        top = max(duration or 30.0, m.start, m.end or 0.0)
+        vals = [gr.update(choices=s.person_ids(), value=person.id),
+                f"**{person.id}** performs **{label}**{extra}{span}.",
+                gr.update(value=m.start, maximum=top), gr.update(value=m.end or 0.0, maximum=top),
+                m.speed, m.loop, m.mirror, pl.x, pl.z, pl.heading]
         if engine.has("motion_import"):
             vals.append(gr.update(choices=self.upload_choices(s)))
         return vals
+
+    @staticmethod
+    def duration(s: Session, person: Person) -> float | None:
+        """Seconds of the person's source clip (for the trim sliders), None when unknown."""
+        if not engine.has("motion_library"):
+            return None
+        from amg.motion.library import load_source
+
+        try:
+            motions = load_source(person.motion.source, s.scene_for_engine())
+            return float(motions[min(person.motion.person, len(motions) - 1)].duration)
+        except (AmgError, OSError):
+            return None
 
     @staticmethod
     def upload_choices(s: Session) -> list[str]:
@@ -181,10 +202,16 @@ class MotionTab:
             def fn(cid, value):
                 s = ctx.session(cid)
                 with s.lock:
-                    person = s.person()
-                    setter(person, value)
+                    backup = s.scene.model_copy(deep=True)
+                    setter(s.person(), value)
                     s.save()
-                return preview(s)
+                try:
+                    return preview(s)
+                except AmgError:
+                    with s.lock:  # the engine refused the edit (e.g. trim past the end): undo it
+                        s.scene = backup
+                        s.save()
+                    raise
             return fn
 
         def set_motion(key, convert):
@@ -212,18 +239,24 @@ class MotionTab:
                 s = ctx.session(cid)
                 text = (text or "").strip()
                 if not text:
-                    s.found = None
+                    items, s.found = self.items, None
+                    note = "All motions."
                 else:
-                    s.found = library_entries(engine.get("motion_search")(text))
-                items = self.gallery_items(s.found if s.found is not None else self.entries)
-                note = f"{len(items)} motion(s) for “{text}”, best first." if text else "All motions."
+                    if engine.has("motion_search"):
+                        found = library_entries(engine.get("motion_search")(text))
+                    else:  # the library is there but not its search: a plain word match
+                        words = text.lower().split()
+                        found = [e for e in self.entries
+                                 if any(w in f"{e['name']} {e['description']} {' '.join(e['tags'])}".lower()
+                                        for w in words)]
+                    items, s.found = self.gallery_items(found)
+                    note = f"{len(items)} motion(s) for “{text}”, best first."
                 return gr.update(value=items, selected_index=None), note
 
             def pick(cid, evt: gr.SelectData):
                 s = ctx.session(cid)
-                found = s.found if s.found is not None else self.entries
-                drawn = [e for e in found if (self.thumb_dir / f"{e['name']}.png").is_file()]
-                e = drawn[evt.index] if evt.index is not None and evt.index < len(drawn) else None
+                shown = s.found if s.found is not None else self.shown
+                e = shown[evt.index] if evt.index is not None and evt.index < len(shown) else None
                 if e is None:
                     return gr.skip()
                 s.picked = e["name"]
@@ -238,7 +271,9 @@ class MotionTab:
                 name = s.picked
                 if not name:
                     raise AmgError("motion library: pick a motion in the gallery first")
-                entry = self.by_name[name]
+                entry = self.by_name.get(name)
+                if entry is None:
+                    raise AmgError(f"motion preset {name!r} is no longer in the library; search again")
                 with s.lock:
                     if entry["people"] > 1:
                         self.assign_pair(s, name, entry["people"])
@@ -254,15 +289,19 @@ class MotionTab:
                 render, [client], motion_preview, **previewing)
 
         if engine.has("motion_import"):
-            @user_errors
             def upload(cid, file):
+                """Import, or say in plain words why not; the drop zone is emptied either way."""
                 if not file:
-                    return gr.skip(), gr.skip()
+                    return gr.skip(), gr.skip(), gr.skip()
                 s = ctx.session(cid)
-                summary, name, count = self.import_upload(s, Path(file))
+                try:
+                    summary, name, count = self.import_upload(s, Path(file))
+                except AmgError as e:
+                    gr.Warning(str(e), title="Motion file not imported")
+                    return f"**Not imported:** {e}", gr.skip(), None
                 choices = self.upload_choices(s)
                 pick = name if count == 1 else f"{name} :: person 1"
-                return summary, gr.update(choices=choices, value=pick)
+                return summary, gr.update(choices=choices, value=pick), None
 
             @user_errors
             def assign_upload(cid, choice):
@@ -277,7 +316,8 @@ class MotionTab:
                     s.save()
                 return refresh_all(s)
 
-            self.upload.upload(upload, [client, self.upload], [self.upload_note, self.uploads])
+            self.upload.upload(upload, [client, self.upload], [self.upload_note, self.uploads, self.upload],
+                               api_visibility="private")
             self.assign_upload.click(assign_upload, [client, self.uploads], refresh_outputs).then(
                 render, [client], motion_preview, **previewing)
 
@@ -294,9 +334,13 @@ class MotionTab:
             new.append(Person(id=f"person{n}"))
             ids.append(f"person{n}")
         for k in range(people):
-            # the pair file carries the partners' relative placement: the scene's placement must not add to it
-            new[k] = new[k].model_copy(update={"motion": MotionRef(source=name, person=k), "placement": Placement()})
-        s.scene = scene.model_copy(update={"people": new})
+            # The pair file carries the partners' relative placement: both get the same placement,
+            # which turns the pair as one. Pairs face each other along Z, i.e. along the default
+            # camera's line of sight; a quarter turn shows them side by side.
+            new[k] = Person(id=new[k].id, avatar=new[k].avatar, motion=MotionRef(source=name, person=k),
+                            placement=Placement(heading=90.0))
+        s.scene = with_people(scene, new)
+        s.selected = new[0].id  # show the pair's first person
 
     def import_upload(self, s: Session, src: Path) -> tuple[str, str, int]:
         """Check an uploaded file with the engine's importer and keep it in the session."""

@@ -1,0 +1,94 @@
+"""The app's named endpoints through gradio_client: render_preview, generate, import_motion."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from amg.render.video import read_video
+from tests.test_app_harness import ROOT, SAMPLES, AppProcess
+
+gradio_client = pytest.importorskip("gradio_client")
+
+TWO_PEOPLE = ROOT / "presets" / "scenes" / "two_people.json"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    proc = AppProcess(tmp_path_factory.mktemp("app-api"))
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        proc.close()
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    return gradio_client.Client(app.url, verbose=False)
+
+
+def scene_json(**render) -> str:
+    scene = json.loads(TWO_PEOPLE.read_text())
+    scene["render"].update(render)
+    return json.dumps(scene)
+
+
+def test_named_endpoints_are_listed(client):
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/render_preview", "/generate", "/import_motion"} <= names
+
+
+def test_render_preview_returns_video_and_sketch(client):
+    video, sketch, info = client.predict(scene_json(frames=8, width=128, height=128), api_name="/render_preview")
+    path = Path(video["video"] if isinstance(video, dict) else video)
+    frames, fps = read_video(path)
+    assert frames.shape == (8, 128, 128, 3)
+    assert fps == pytest.approx(8.0)
+    assert frames.max() > 0  # the people are visible, not an empty frame
+    assert Path(sketch).is_file() and Path(sketch).stat().st_size > 0
+    assert info["frames"] == 8
+
+
+def test_render_preview_refuses_bad_scene_and_server_paths(client):
+    with pytest.raises(Exception, match="not valid JSON"):
+        client.predict("{not json", api_name="/render_preview")
+    scene = json.loads(scene_json())
+    scene["people"][0]["motion"]["source"] = "/etc/passwd"
+    with pytest.raises(Exception, match="neither a preset nor a file uploaded"):
+        client.predict(json.dumps(scene), api_name="/render_preview")
+
+
+def test_generate_tiny_random_returns_files(client):
+    video, condition, scene_file, result = client.predict(
+        scene_json(frames=16, width=256, height=256), "two people talking in a park", "", 2, 9.0, 0.0, 7,
+        "tiny-random", "", api_name="/generate")
+    frames, fps = read_video(video["video"] if isinstance(video, dict) else video)
+    cond, _ = read_video(condition["video"] if isinstance(condition, dict) else condition)
+    assert frames.shape == (16, 256, 256, 3) and cond.shape == (16, 256, 256, 3)
+    assert json.loads(Path(scene_file).read_text())["prompt"] == "two people talking in a park"
+    assert result["seed"] == 7 and result["trained"] is False
+    assert "UNTRAINED" in result["weights"]
+
+
+def test_import_motion_then_use_it_in_a_scene(client):
+    sample = SAMPLES / "motion" / "humanml3d_new_joints_012314.npy"
+    if not sample.is_file():
+        pytest.skip(f"sample motion not found at {sample} (../shared/samples)")
+    info, npz = client.predict(gradio_client.handle_file(str(sample)), api_name="/import_motion")
+    assert info["people"] == 1 and info["frames"] == [170]
+    assert Path(npz).suffix == ".npz" and Path(npz).stat().st_size > 0
+    scene = json.loads(scene_json(frames=4, width=64, height=64))
+    scene["people"][0]["motion"]["source"] = info["source"]
+    video, _, _ = client.predict(json.dumps(scene), api_name="/render_preview")
+    frames, _ = read_video(video["video"] if isinstance(video, dict) else video)
+    assert frames.shape[0] == 4
+
+
+def test_import_motion_explains_a_bad_file(client, tmp_path):
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(Exception, match="broken.npz"):
+        client.predict(gradio_client.handle_file(str(bad)), api_name="/import_motion")
