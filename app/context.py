@@ -50,8 +50,3 @@ def user_errors(fn):
             raise gr.Error(str(e), print_exception=False) from None
 
     return wrapper
-
-
-def no_change(n: int):
-    """n 'leave as is' updates."""
-    return tuple(gr.skip() for _ in range(n)) if n != 1 else gr.skip()

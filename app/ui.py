@@ -8,9 +8,8 @@ import gradio as gr
 
 from amg.errors import AmgError
 from amg.scene import Scene
-from app import engine
 from app.api import ApiEndpoints
-from app.context import AppConfig, Ctx, user_errors
+from app.context import MAX_UPLOAD, AppConfig, Ctx, user_errors
 from app.tabs.advanced import AdvancedTab
 from app.tabs.avatar import AvatarTab
 from app.tabs.camera import CameraTab
@@ -189,8 +188,4 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
 
 def launch_kwargs() -> dict:
     """What `launch()` needs besides host/port (theme/css moved to launch() in Gradio 6)."""
-    return dict(css=CSS, max_file_size="200mb", footer_links=["api"], show_error=True)
-
-
-def engine_summary() -> str:
-    return "\n".join(f"  {name}: {why}" for name, why in engine.status_table())
+    return dict(css=CSS, max_file_size=MAX_UPLOAD, footer_links=["api"], show_error=True)

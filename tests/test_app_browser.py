@@ -314,7 +314,7 @@ def test_evaluate_the_latest_result(page):
     shot(page, "advanced_evaluate")
 
 
-def test_reload_reattaches_running_job_and_cancel_stops_it(page, app):
+def test_reload_reattaches_running_job_and_cancel_stops_it(page, app, browser):
     tab(page, "Generate")
     steps = page.locator("input[aria-label='number input for steps (DDIM)']")
     steps.fill("60")
@@ -323,6 +323,22 @@ def test_reload_reattaches_running_job_and_cancel_stops_it(page, app):
     page.click("#generate")
     page.wait_for_function("() => document.querySelector('#job-status').innerText.includes('Generating')",
                            timeout=120_000)
+    shot(page, "generate_running")
+    # another user (another browser session) generating meanwhile waits in line, and can cancel
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        p2 = other.new_page()
+        p2.set_default_timeout(60_000)
+        p2.goto(app.url)
+        tab(p2, "Generate")
+        p2.wait_for_function("() => document.querySelector('#scene-prompt textarea').value.length > 0",
+                             timeout=120_000)
+        p2.click("#generate")
+        p2.wait_for_function("() => document.querySelector('#job-status').innerText.includes('place 1 in line')")
+        p2.click("#cancel")
+        p2.wait_for_function("() => document.querySelector('#job-status').innerText.includes('Cancelled')")
+    finally:
+        other.close()
     page.reload()
     tab(page, "Generate")
     # the reloaded page finds the same session and follows the job still running on the server

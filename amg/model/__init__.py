@@ -33,7 +33,8 @@ def load_pipeline(model: str = DEFAULT_MODEL, adapters: str | os.PathLike | None
     """An AMGPipeline on `device` ("auto": CUDA when present), fp16 on CUDA, fp32 on CPU.
 
     `low_memory` slices attention and VAE work (for small GPUs; slower). `fuse_adapters`
-    merges LoRA into the base weights, so a step costs what the base model's does.
+    merges LoRA into the base weights, so a step costs what the base model's does; training
+    (or editing LoRA weights) needs `fuse_adapters=False`.
     """
     from amg.model.pipeline import resolve_device, resolve_dtype
 

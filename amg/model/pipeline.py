@@ -34,7 +34,7 @@ from diffusers.video_processor import VideoProcessor
 from amg.errors import AmgError
 from amg.model import adapters as adapter_files
 from amg.model.condition import load_condition
-from amg.model.configs import DEFAULT_MODEL, TINY_RANDOM, AdapterConfig, TrainingRecord
+from amg.model.configs import DEFAULT_MODEL, AdapterConfig, TrainingRecord
 from amg.model.unet import (ConditionedConvIn, adapter_state_dict, architecture_hash, load_adapter_state_dict,
                             make_conditioned_unet)
 from amg.model.weights import load_base
@@ -441,4 +441,4 @@ def resolve_dtype(device: torch.device, dtype: torch.dtype | str | None) -> torc
 
 
 __all__ = ["AMGPipeline", "AMGOutput", "GenerationProgress", "GenerationCancelled", "WeightsStatus",
-           "check_settings", "TINY_RANDOM"]
+           "check_settings"]

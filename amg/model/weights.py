@@ -21,7 +21,7 @@ from amg.model.tokenizer import clip_tokenizer
 from amg.model.unet import UNet3DWithPeft
 
 #: The files a generation needs; weights as safetensors only (no pickled .bin/.ckpt).
-_DOWNLOAD_PATTERNS = ["model_index.json", "*/config.json", "*/*_config.json", "tokenizer/*", "*/*.safetensors"]
+_DOWNLOAD_PATTERNS = ["model_index.json", "*/config.json", "*/*_config.json", "tokenizer/*"]
 _SUBFOLDERS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
 
 
@@ -82,14 +82,15 @@ def download(repo_id: str, variant: str | None = None) -> Path:
     """A local snapshot of a hub repo: from the cache, else downloaded (with progress bars)."""
     from huggingface_hub import snapshot_download
 
+    # Only the weights of one precision: fp16 files for the fp16 variant, full-precision ones otherwise.
+    allow = _DOWNLOAD_PATTERNS + [f"*/*.{variant}.safetensors" if variant else "*/*.safetensors"]
     ignore = None if variant else ["*.fp16.safetensors"]
     try:
-        return Path(snapshot_download(repo_id, allow_patterns=_DOWNLOAD_PATTERNS, ignore_patterns=ignore,
-                                      local_files_only=True))
+        return Path(snapshot_download(repo_id, allow_patterns=allow, ignore_patterns=ignore, local_files_only=True))
     except Exception:  # not cached (or cache incomplete): fetch it
         pass
     try:
-        return Path(snapshot_download(repo_id, allow_patterns=_DOWNLOAD_PATTERNS, ignore_patterns=ignore))
+        return Path(snapshot_download(repo_id, allow_patterns=allow, ignore_patterns=ignore))
     except Exception as e:  # huggingface_hub raises many kinds (offline, 404, gated, network)
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise AmgError(

@@ -147,7 +147,7 @@ class MotionTab:
         extra = f" (person {m.person + 1} of the file)" if m.person else ""
         duration = self.duration(s, person)
         span = f" ({duration:.1f} s)" if duration else ""
-        top = max(duration or 30.0, m.start, m.end or 0.0)
+        top = round(max(duration or 30.0, m.start, m.end or 0.0) + 0.05, 1)
         vals = [gr.update(choices=s.person_ids(), value=person.id),
                 f"**{person.id}** performs **{label}**{extra}{span}.",
                 gr.update(value=m.start, maximum=top), gr.update(value=m.end or 0.0, maximum=top),
