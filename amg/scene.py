@@ -7,15 +7,14 @@ that is wrong (e.g. ``people[1].placement.heading``).
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from amg.errors import AmgError
+from amg.files import atomic_write_text, parse_json, read_text
 
 SCENE_FORMAT = "amg-scene"
 SCENE_VERSION = 1
@@ -158,24 +157,12 @@ class Scene(_Strict):
 
     @classmethod
     def from_json(cls, text: str, source: str = "scene") -> "Scene":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise AmgError(f"{source}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
-        return cls.from_dict(data, source)
+        return cls.from_dict(parse_json(text, source), source)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Scene":
         path = Path(path)
-        try:
-            raw = path.read_bytes()
-        except OSError as e:
-            raise AmgError(f"{path}: cannot read scene file ({e.strerror})") from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise AmgError(f"{path}: not a UTF-8 text file (byte {e.start}); a scene is JSON text") from None
-        scene = cls.from_json(text, str(path))
+        scene = cls.from_json(read_text(path, "scene"), str(path))
         scene._base_dir = path.parent.resolve()
         return scene
 
@@ -208,21 +195,3 @@ def _describe(err: ValidationError) -> str:
             msg = "required field is missing"
         parts.append(f"{loc or 'scene'}: {msg}")
     return "; ".join(parts)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename over it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from amg.errors import AmgError
-from amg.scene import Scene, atomic_write_text
+from amg.files import atomic_write_text
+from amg.scene import Scene
 from app import engine
 from app.jobs import Job
 from app.preview import render_scene

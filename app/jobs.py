@@ -77,7 +77,12 @@ class JobRegistry:
         return job
 
     def _run(self, job: Job, work: Work) -> None:
-        with self._slots:
+        # wait for a free slot, but leave the line at once when cancelled there
+        while not self._slots.acquire(timeout=0.1):
+            if job.cancel_event.is_set():
+                self._finish(job, "cancelled", message="cancelled before it started")
+                return
+        try:
             if job.cancel_event.is_set():
                 self._finish(job, "cancelled", message="cancelled before it started")
                 return
@@ -96,6 +101,8 @@ class JobRegistry:
                     self._finish(job, "failed", error=f"{type(e).__name__}: {e}")
             else:
                 self._finish(job, "done", message="done")
+        finally:
+            self._slots.release()
 
     @staticmethod
     def _finish(job: Job, status: str, message: str | None = None, error: str | None = None) -> None:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from amg.errors import AmgError
-from amg.scene import Person, Scene, atomic_write_text
+from amg.files import atomic_write_text
+from amg.scene import Person, Scene
 
 #: Sessions untouched for this long are removed with their files.
 SESSION_TTL_S = 24 * 3600

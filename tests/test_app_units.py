@@ -104,6 +104,19 @@ def test_cancel_stops_a_running_job_between_steps():
     assert job.status == "cancelled" and job.result is None and len(steps) < 1000
 
 
+def test_cancel_in_line_leaves_at_once():
+    jobs = JobRegistry(max_running=1)
+    gate = threading.Event()
+    running = jobs.submit(lambda job: gate.wait(10) and {}, owner="a")
+    waiting = jobs.submit(lambda job: {"never": True}, owner="b")
+    time.sleep(0.2)
+    jobs.cancel(waiting.id)
+    jobs.wait(waiting, timeout=2)
+    assert waiting.status == "cancelled" and running.status == "running"
+    gate.set()
+    assert jobs.wait(running, timeout=10).status == "done"
+
+
 def test_bad_input_fails_the_job_with_its_message():
     jobs = JobRegistry()
 

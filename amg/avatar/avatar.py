@@ -64,7 +64,7 @@ class Avatar:
         """Write the avatar posed at `frame` of `motion` (rest pose if None) as GLB with vertex colours."""
         import trimesh
 
-        from amg.scene import atomic_write_bytes
+        from amg.files import atomic_write_bytes
 
         motion = motion or Motion.rest(1)
         posed = self.pose(motion)

@@ -34,7 +34,6 @@ def skirt_vertices(
 ) -> np.ndarray:
     """(T, rings * segments, 3) skirt surface for every frame."""
     j = joints.astype(np.float64)
-    hip_l, hip_r = j[:, _J["left_hip"]], j[:, _J["right_hip"]]
     pelvis, spine = j[:, _J["pelvis"]], j[:, _J["spine1"]]
     waist = pelvis + 0.6 * (spine - pelvis)
 

@@ -90,7 +90,7 @@ def _read_mask(path: str):
 def _write_png(path: str, rgb) -> None:
     import cv2
 
-    from amg.scene import atomic_write_bytes
+    from amg.files import atomic_write_bytes
 
     ok, data = cv2.imencode(".png", rgb[..., ::-1])
     if not ok:
@@ -148,7 +148,7 @@ def _run_table(args, config) -> int:
     from tqdm import tqdm
 
     from amg.eval.table import evaluate_runs, summarize, table_csv, table_markdown
-    from amg.scene import atomic_write_text
+    from amg.files import atomic_write_text
 
     if args.reference or args.mask or args.tracks_png:
         raise AmgError("--table takes its references from the run folders: drop --reference/--mask/--tracks-png")

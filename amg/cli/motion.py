@@ -167,7 +167,7 @@ def run_joints(args) -> int:
 
     from amg.errors import AmgError
     from amg.motion import edit
-    from amg.scene import atomic_write_bytes
+    from amg.files import atomic_write_bytes
 
     if not args.output.lower().endswith(".npy"):
         raise AmgError(f"output {args.output!r}: must be an .npy file")

@@ -23,7 +23,8 @@ def run(args) -> int:
 
     from amg.errors import AmgError
     from amg.render import render_scene, write_mp4
-    from amg.scene import Scene, atomic_write_bytes
+    from amg.files import atomic_write_bytes
+    from amg.scene import Scene
 
     if not args.output.lower().endswith(".mp4"):
         raise AmgError(f"output {args.output!r}: must be an .mp4 file")

@@ -21,7 +21,7 @@ import torch
 
 from amg.errors import AmgError
 from amg.model.configs import AdapterConfig, TrainingRecord
-from amg.scene import atomic_write_bytes, atomic_write_text
+from amg.files import atomic_write_bytes, atomic_write_text
 
 FORMAT = "amg-adapters"
 VERSION = 1

@@ -25,7 +25,7 @@ from amg.motion.authoring import Clip, build
 from amg.motion.formats import load_motion_file, save_npz
 from amg.motion.library import LIBRARY_FORMAT, PresetInfo, presets_dir
 from amg.motion.motion import Motion
-from amg.scene import atomic_write_text
+from amg.files import atomic_write_text
 
 FPS = 30.0
 CMU = ("CMU Graphics Lab Motion Capture Database, subject/trial {trial}. The data used in this project "

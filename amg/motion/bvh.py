@@ -25,6 +25,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from amg.errors import AmgError
+from amg.files import atomic_path
 from amg.motion.formats import ACCEPTED_FORMATS, check_file
 from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
 from amg.motion.skeleton import PARENTS, REST_JOINTS
@@ -240,21 +241,6 @@ def _snap(v: np.ndarray) -> np.ndarray:
     return axis
 
 
-def _min_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a / np.linalg.norm(a)
-    b = b / np.linalg.norm(b)
-    axis = np.cross(a, b)
-    s, c = np.linalg.norm(axis), float(np.dot(a, b))
-    if s < 1e-12:
-        return np.eye(3) if c > 0 else Rotation.from_rotvec(np.pi * _perpendicular(a)).as_matrix()
-    return Rotation.from_rotvec(axis / s * np.arctan2(s, c)).as_matrix()
-
-
-def _perpendicular(a: np.ndarray) -> np.ndarray:
-    v = np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0])
-    return v / np.linalg.norm(v)
-
-
 def import_bvh(path: str | os.PathLike) -> Motion:
     """The motion of a BVH file on the SMPL-X body joints (Y up, metres, the file's fps)."""
     path = check_file(path)
@@ -299,7 +285,7 @@ def import_bvh(path: str | os.PathLike) -> Motion:
         if np.linalg.norm(rig_dir) < 1e-6:
             corr[j] = corr[PARENTS[j]]
             continue
-        corr[j] = _min_rotation(REST_JOINTS[c] - REST_JOINTS[j], rig_dir)
+        corr[j] = Rotation.align_vectors(rig_dir, REST_JOINTS[c] - REST_JOINTS[j])[0].as_matrix()  # smallest turn
     rots, pos = rig.world()
     world = frame @ rots[:, src] @ frame.T @ corr  # (T, 22, 3, 3) our joints' world rotations
     local = world.copy()
@@ -339,13 +325,6 @@ def save_bvh(motion: Motion, path: str | os.PathLike) -> Path:
             direction = offsets[j] / max(np.linalg.norm(offsets[j]), 1e-9)
             joint.EndSite = glm.vec3(*(direction * 8.0))
     container = bvhio.BvhContainer(joints[0], motion.num_frames, 1.0 / motion.fps)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        bvhio.writeBvh(tmp, container, percision=6)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        bvhio.writeBvh(str(tmp), container, percision=6)
     return path

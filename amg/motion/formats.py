@@ -30,7 +30,7 @@ from scipy.spatial.transform import Rotation
 from amg.errors import AmgError
 from amg.motion import edit
 from amg.motion.motion import Motion
-from amg.scene import atomic_write_bytes
+from amg.files import atomic_write_bytes
 
 ACCEPTED_FORMATS = (
     "accepted motion files: AMG .npz (fps, global_orient, body_pose, transl); AMASS .npz "

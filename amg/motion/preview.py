@@ -36,7 +36,7 @@ def contact_sheet(rows: list[tuple[str, list[Motion]]], path, columns: int = 6, 
     """
     import io
 
-    from amg.scene import atomic_write_bytes
+    from amg.files import atomic_write_bytes
 
     label_w = 120
     img = Image.new("RGB", (label_w + columns * cell, len(rows) * cell), (20, 20, 24))

@@ -81,7 +81,7 @@ def _library_embeddings(presets: list[PresetInfo]) -> np.ndarray:
     if emb is None:
         emb = np.asarray(_load_model().encode(texts, normalize_embeddings=True), dtype=np.float32)
         try:
-            from amg.scene import atomic_write_bytes
+            from amg.files import atomic_write_bytes
 
             buf = io.BytesIO()
             np.save(buf, emb)

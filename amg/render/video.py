@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from amg.errors import AmgError
+from amg.files import atomic_path
 
 
 def write_mp4(frames: np.ndarray, path: str | os.PathLike, fps: float, quality: int = 8,
@@ -26,27 +27,22 @@ def write_mp4(frames: np.ndarray, path: str | os.PathLike, fps: float, quality: 
     if len(frames) == 0:
         raise AmgError("cannot write a video with no frames")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix or '.mp4'}")
     h, w = frames.shape[1:3]
     extra = ["-movflags", "+faststart"]
     for k, v in (metadata or {}).items():
         extra += ["-metadata", f"{k}={v}"]
-    writer = imageio_ffmpeg.write_frames(
-        str(tmp), (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=quality,
-        macro_block_size=1 if (w % 2 == 0 and h % 2 == 0) else 2, output_params=extra,
-        ffmpeg_log_level="error",
-    )
-    try:
-        writer.send(None)
-        for f in frames:
-            writer.send(np.ascontiguousarray(f))
-        writer.close()
-        os.replace(tmp, path)
-    except BaseException:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        writer = imageio_ffmpeg.write_frames(
+            str(tmp), (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=quality,
+            macro_block_size=1 if (w % 2 == 0 and h % 2 == 0) else 2, output_params=extra,
+            ffmpeg_log_level="error",
+        )
+        try:
+            writer.send(None)
+            for f in frames:
+                writer.send(np.ascontiguousarray(f))
+        finally:
+            writer.close()
     return path
 
 

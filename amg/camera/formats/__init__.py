@@ -10,10 +10,11 @@ import os
 from pathlib import Path
 
 from amg.camera.formats import amg_json, motionctrl, nerfstudio, re10k, tum
-from amg.camera.formats._io import parse_json, read_text
+from amg.camera.formats._io import read_text
+from amg.files import parse_json
 from amg.camera.path import CameraPath
 from amg.errors import AmgError
-from amg.scene import atomic_write_text
+from amg.files import atomic_write_text
 
 #: Formats by name; import reads all, export writes all.
 FORMATS = ("amg", "nerfstudio", "re10k", "motionctrl", "tum")

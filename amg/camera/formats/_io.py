@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import numpy as np
 
+from amg import files
 from amg.errors import AmgError
 
 #: OpenCV camera axes (x right, y down, z forward) <-> OpenGL (x right, y up, -z forward).
@@ -15,22 +14,7 @@ CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
 
 
 def read_text(path: str | os.PathLike) -> str:
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise AmgError(f"{path}: cannot read camera file ({e.strerror})") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise AmgError(f"{path}: not a UTF-8 text file (byte {e.start}); camera paths are JSON or text") from None
-
-
-def parse_json(text: str, source: str):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise AmgError(f"{source}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    return files.read_text(path, "camera")
 
 
 def numbers(values, where: str, count: int | None = None) -> np.ndarray:

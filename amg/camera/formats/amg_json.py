@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from amg.camera.formats._io import parse_json
+from amg.files import parse_json
 from amg.camera.path import Anchor, CameraPath, Keyframe, PoseSamples, Shake
 from amg.errors import AmgError
 

@@ -12,7 +12,8 @@ import json
 import numpy as np
 
 from amg.camera.camera import check_fov, check_pose
-from amg.camera.formats._io import c2w_gl_to_w2c_cv, numbers, parse_json, w2c_cv_to_c2w_gl
+from amg.camera.formats._io import c2w_gl_to_w2c_cv, numbers, w2c_cv_to_c2w_gl
+from amg.files import parse_json
 from amg.camera.path import CameraPath, Keyframe
 from amg.errors import AmgError
 

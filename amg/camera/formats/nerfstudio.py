@@ -19,7 +19,8 @@ import json
 import numpy as np
 
 from amg.camera.camera import check_fov, check_pose
-from amg.camera.formats._io import numbers, parse_json
+from amg.camera.formats._io import numbers
+from amg.files import parse_json
 from amg.camera.path import CameraPath, Keyframe, PoseSamples
 from amg.errors import AmgError
 
