@@ -22,6 +22,8 @@ from app.preview import render_scene
 _PIPELINES: dict[tuple, object] = {}
 _pipeline_lock = threading.Lock()
 RANDOM_MODELS = ("tiny-random", "modelscope-random")
+#: Where each stage of the pipeline sits in the whole job (for one progress bar).
+STAGE_SPAN = {"encoding condition": (0.05, 0.15), "denoising": (0.15, 0.9), "decoding": (0.9, 1.0)}
 
 
 @dataclass
@@ -80,13 +82,15 @@ def run_generation(job: Job, scene: Scene, settings: GenerateSettings, out_dir: 
     seed = settings.seed if settings.seed is not None else random.randrange(2**31)
     started = time.time()
 
-    job.report(0, 1, None, "rendering the avatar video")
+    job.report(0, 1, None, "rendering the avatar video", fraction=0.0)
     cond = render_scene(scene)
-    job.report(0, 1, None, f"loading the model {settings.model}")
+    job.report(0, 1, None, f"loading the model {settings.model}", fraction=0.02)
     pipe = pipeline(settings.model, settings.adapters, device)
 
     def on_progress(p):
-        job.report(p.step, p.total, p.seconds_left, f"{p.stage} {p.step}/{p.total}")
+        lo, hi = STAGE_SPAN.get(p.stage, (0.0, 1.0))
+        job.report(p.step, p.total, p.seconds_left, f"{p.stage} {p.step}/{p.total}",
+                   fraction=lo + (hi - lo) * p.step / max(p.total, 1))
 
     out = pipe(prompt=scene.prompt, condition=cond.rgb,
                negative_prompt=settings.negative_prompt if settings.negative_prompt is not None else scene.negative_prompt,
@@ -94,7 +98,7 @@ def run_generation(job: Job, scene: Scene, settings: GenerateSettings, out_dir: 
                avatar_guidance_scale=settings.avatar_guidance,
                generator=torch.Generator().manual_seed(seed), callback=on_progress,
                should_cancel=job.should_cancel)
-    job.report(1, 1, 0.0, "writing the video")
+    job.report(1, 1, 0.0, "writing the video", fraction=1.0)
     status = out.weights_status
     video = write_mp4(out.frames, out_dir / "generated.mp4", cond.fps, metadata=status.metadata())
     condition = write_mp4(cond.rgb, out_dir / "condition.mp4", cond.fps)

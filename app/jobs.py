@@ -33,6 +33,8 @@ class Job:
     step: int = 0
     total: int = 0
     seconds_left: float | None = None
+    #: Share of the whole job done, 0..1 (None: unknown).
+    fraction: float | None = None
     message: str = "waiting for a free worker"
     result: dict | None = None
     error: str | None = None
@@ -48,9 +50,12 @@ class Job:
     def should_cancel(self) -> bool:
         return self.cancel_event.is_set()
 
-    def report(self, step: int, total: int, seconds_left: float | None = None, message: str | None = None) -> None:
+    def report(self, step: int, total: int, seconds_left: float | None = None, message: str | None = None,
+               fraction: float | None = None) -> None:
         """Progress callback handed to the engine."""
         self.step, self.total, self.seconds_left = int(step), int(total), seconds_left
+        if fraction is not None:
+            self.fraction = min(max(float(fraction), 0.0), 1.0)
         if message:
             self.message = message
         if self.cancel_event.is_set():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,17 +18,11 @@ from app.sketch import draw_top_down
 PERSON_COLOURS = ["#2f6fd0", "#d04a3a", "#2f9a5a", "#c79a1e", "#8a4fc0", "#1a9aa0", "#b0507a", "#707070"]
 
 
-#: The engine's GL (EGL) context is current on the thread that created it and cannot be made
-#: current on another while it is; Gradio runs events on many threads, so every render of
-#: this process goes through this one thread.
-_GL_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="amg-gl")
-
-
 def render_scene(scene: Scene):
-    """amg.render.render_scene(scene) on the process's render thread -> RenderResult."""
+    """amg.render.render_scene(scene) -> RenderResult (safe from any thread: the engine owns its GL thread)."""
     if not engine.has("render"):
         raise AmgError(engine.missing("render"))
-    return _GL_THREAD.submit(engine.get("render"), scene).result()
+    return engine.get("render")(scene)
 
 
 @dataclass

@@ -21,6 +21,8 @@ CSS = """
 .amg-banner { background: #fff3cd; border: 2px solid #d39e00; color: #533f03; padding: 10px 14px;
               border-radius: 8px; font-size: 0.95em; }
 .amg-ok { background: #e7f5ea; border: 1px solid #5aa469; padding: 8px 12px; border-radius: 8px; }
+.amg-progress { height: 10px; background: #e5e7eb; border-radius: 5px; overflow: hidden; margin-top: 6px; }
+.amg-progress > div { height: 100%; background: #f97316; transition: width 0.3s; }
 """
 #: The page keeps its client id in sessionStorage: per tab, kept across reloads.
 STORAGE_KEY = "amg-studio-client"

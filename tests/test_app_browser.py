@@ -321,8 +321,10 @@ def test_reload_reattaches_running_job_and_cancel_stops_it(page, app, browser):
     steps.press("Enter")
     page.wait_for_timeout(300)
     page.click("#generate")
-    page.wait_for_function("() => document.querySelector('#job-status').innerText.includes('Generating')",
+    # progress in words with the time left, and a progress bar
+    page.wait_for_function("() => document.querySelector('#job-status').innerText.includes('s left')",
                            timeout=120_000)
+    assert page.locator("#job-status [role=progressbar]").count() == 1
     shot(page, "generate_running")
     # another user (another browser session) generating meanwhile waits in line, and can cancel
     other = browser.new_context(viewport={"width": 1400, "height": 1000})

@@ -115,3 +115,18 @@ def test_missing_egl_names_the_system_packages(monkeypatch):
     with pytest.raises(AmgError, match="apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri"):
         rasterizer.rasterize([np.zeros((1, 3, 3))], [np.array([[0, 1, 2]])], [np.ones((3, 3))],
                              np.eye(4)[None], np.array([40.0]), 32, 32)
+
+
+def test_renders_from_any_thread():
+    """EGL contexts are thread-bound: the rasteriser runs all GL work on its own thread."""
+    import threading
+
+    scene = _scene([_person("a", "a man")], frames=2, width=64, height=64)
+    expected = render_scene(scene).rgb
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(render_scene(scene).rgb)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 3 and all(np.array_equal(r, expected) for r in results)

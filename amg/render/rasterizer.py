@@ -2,12 +2,15 @@
 
 Functional core: `rasterize(...)` takes plain arrays whose shapes are written next to them
 and returns plain arrays. One GL context per process is created lazily and reused;
-buffers are written in place frame after frame.
+buffers are written in place frame after frame. An EGL context is current only on the
+thread that created it, so all GL work runs on one thread owned by this module: callers
+on any thread (a UI's event handlers, a job runner) just call `rasterize`.
 """
 
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,10 +94,12 @@ class Rasterized:
 
 
 class _GL:
-    """The process's GL context with its programs (created on first use)."""
+    """The process's GL context with its programs (created on first use, on the GL thread)."""
 
     _instance = None
     _lock = threading.Lock()
+    #: The one thread every GL call of this process runs on.
+    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="amg-gl")
 
     def __init__(self):
         import moderngl
@@ -148,53 +153,58 @@ def rasterize(
     mesh_ids = list(range(1, len(vertices) + 1)) if mesh_ids is None else mesh_ids
     if not (0 < width <= 4096 and 0 < height <= 4096):
         raise AmgError(f"render size {width}x{height} is out of range (1..4096)")
-    num_frames = len(c2w)
-    if any(len(v) != num_frames for v in vertices):
+    if any(len(v) != len(c2w) for v in vertices):
         raise AmgError("every mesh needs one set of vertices per camera frame")
+    return _GL.thread.submit(_rasterize_on_gl_thread, vertices, faces, colors, np.asarray(c2w), np.asarray(fov_y_deg),
+                             width, height, background, floor, near, far, mesh_ids).result()
+
+
+def _rasterize_on_gl_thread(vertices, faces, colors, c2w, fov_y_deg, width, height, background, floor, near, far,
+                            mesh_ids) -> Rasterized:
+    num_frames = len(c2w)
     gl = _GL.get()
-    with _GL._lock:
-        ctx = gl.ctx
-        fbo = gl.framebuffer(width, height)
-        vaos = []
-        for v, f, c in zip(vertices, faces, colors):
-            vbo = ctx.buffer(reserve=v.shape[1] * 12)
-            cbo = ctx.buffer(np.ascontiguousarray(c, dtype="f4").tobytes())
-            ibo = ctx.buffer(np.ascontiguousarray(f, dtype="i4").tobytes())
-            vaos.append((vbo, ctx.vertex_array(gl.mesh, [(vbo, "3f", "in_position"), (cbo, "3f", "in_color")], ibo),
-                         (cbo, ibo)))
-        rgb = np.empty((num_frames, height, width, 3), np.uint8)
-        ids = np.empty((num_frames, height, width), np.uint8)
-        depth = np.empty((num_frames, height, width), np.float32)
-        try:
-            fbo.use()
-            ctx.viewport = (0, 0, width, height)
-            for t in range(num_frames):
-                proj = projection_matrix(float(fov_y_deg[t]), width / height, near, far)
-                view_proj = (proj @ np.linalg.inv(c2w[t])).astype("f4")
-                eye = tuple(float(x) for x in c2w[t][:3, 3])
-                fbo.clear(*background, 1.0, depth=1.0)
-                ctx.enable(ctx.DEPTH_TEST)
-                gl.mesh["view_proj"].write(view_proj.T.tobytes())
-                gl.mesh["eye"].value = eye
-                for i, (vbo, vao, _) in enumerate(vaos):
-                    vbo.write(np.ascontiguousarray(vertices[i][t], dtype="f4").tobytes())
-                    gl.mesh["person_id"].value = float(mesh_ids[i])
-                    vao.render()
-                if floor:
-                    gl.floor["view_proj"].write(view_proj.T.tobytes())
-                    gl.floor["eye"].value = eye
-                    gl.floor["extent"].value = 30.0
-                    gl.floor["spacing"].value = 0.5
-                    gl.floor["line_color"].value = (0.55, 0.55, 0.55)
-                    # the grid adds light to the background only where no person is in front
-                    gl.floor_vao.render()
-                rgb[t] = np.frombuffer(fbo.read(components=3, attachment=0), np.uint8).reshape(height, width, 3)[::-1]
-                ids[t] = np.frombuffer(fbo.read(components=1, attachment=1), np.uint8).reshape(height, width)[::-1]
-                z = np.frombuffer(fbo.read(components=1, attachment=-1, dtype="f4"), np.float32).reshape(height, width)[::-1]
-                depth[t] = _linear_depth(z, near, far)
-        finally:
-            for vbo, vao, (cbo, ibo) in vaos:
-                vao.release(), vbo.release(), cbo.release(), ibo.release()
+    ctx = gl.ctx
+    fbo = gl.framebuffer(width, height)
+    vaos = []
+    for v, f, c in zip(vertices, faces, colors):
+        vbo = ctx.buffer(reserve=v.shape[1] * 12)
+        cbo = ctx.buffer(np.ascontiguousarray(c, dtype="f4").tobytes())
+        ibo = ctx.buffer(np.ascontiguousarray(f, dtype="i4").tobytes())
+        vaos.append((vbo, ctx.vertex_array(gl.mesh, [(vbo, "3f", "in_position"), (cbo, "3f", "in_color")], ibo),
+                     (cbo, ibo)))
+    rgb = np.empty((num_frames, height, width, 3), np.uint8)
+    ids = np.empty((num_frames, height, width), np.uint8)
+    depth = np.empty((num_frames, height, width), np.float32)
+    try:
+        fbo.use()
+        ctx.viewport = (0, 0, width, height)
+        for t in range(num_frames):
+            proj = projection_matrix(float(fov_y_deg[t]), width / height, near, far)
+            view_proj = (proj @ np.linalg.inv(c2w[t])).astype("f4")
+            eye = tuple(float(x) for x in c2w[t][:3, 3])
+            fbo.clear(*background, 1.0, depth=1.0)
+            ctx.enable(ctx.DEPTH_TEST)
+            gl.mesh["view_proj"].write(view_proj.T.tobytes())
+            gl.mesh["eye"].value = eye
+            for i, (vbo, vao, _) in enumerate(vaos):
+                vbo.write(np.ascontiguousarray(vertices[i][t], dtype="f4").tobytes())
+                gl.mesh["person_id"].value = float(mesh_ids[i])
+                vao.render()
+            if floor:
+                gl.floor["view_proj"].write(view_proj.T.tobytes())
+                gl.floor["eye"].value = eye
+                gl.floor["extent"].value = 30.0
+                gl.floor["spacing"].value = 0.5
+                gl.floor["line_color"].value = (0.55, 0.55, 0.55)
+                # drawn after the people: the depth test keeps it behind them
+                gl.floor_vao.render()
+            rgb[t] = np.frombuffer(fbo.read(components=3, attachment=0), np.uint8).reshape(height, width, 3)[::-1]
+            ids[t] = np.frombuffer(fbo.read(components=1, attachment=1), np.uint8).reshape(height, width)[::-1]
+            z = np.frombuffer(fbo.read(components=1, attachment=-1, dtype="f4"), np.float32).reshape(height, width)[::-1]
+            depth[t] = _linear_depth(z, near, far)
+    finally:
+        for vbo, vao, (cbo, ibo) in vaos:
+            vao.release(), vbo.release(), cbo.release(), ibo.release()
     return Rasterized(rgb, ids, depth)
 
 

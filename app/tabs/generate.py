@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 
 import gradio as gr
@@ -15,6 +16,15 @@ from app.session import Session
 MODEL_CHOICES = ["tiny-random", "ali-vilab/text-to-video-ms-1.7b", "modelscope-random"]
 HISTORY_COLUMNS = ["#", "finished", "prompt", "seed", "steps", "weights", "seconds"]
 POLL_S = 0.4
+
+
+def status_html(text: str, fraction: float | None = None) -> str:
+    """The job's state in words, with a progress bar while it runs."""
+    bar = ""
+    if fraction is not None:
+        bar = (f"<div class='amg-progress' role='progressbar' aria-valuenow='{100 * fraction:.0f}' "
+               f"aria-valuemin='0' aria-valuemax='100'><div style='width:{100 * fraction:.1f}%'></div></div>")
+    return f"<div class='amg-status'>{html.escape(text)}{bar}</div>"
 
 
 def banner_html(status) -> str:
@@ -64,7 +74,7 @@ class GenerateTab:
                     self.go = gr.Button("Generate", variant="primary", elem_id="generate",
                                         interactive=engine.has("model"))
                     self.cancel = gr.Button("Cancel", variant="stop", elem_id="cancel")
-                self.status = gr.Markdown(elem_id="job-status")
+                self.status = gr.HTML(elem_id="job-status")
             with gr.Column(scale=3):
                 with gr.Row():
                     self.result = gr.Video(label="Generated video", interactive=False, autoplay=True, loop=True,
@@ -170,15 +180,15 @@ class GenerateTab:
             job = ctx.jobs.submit(lambda job: run_generation(job, scene, settings, jobs_dir / job.id,
                                                              ctx.config.device), owner=s.id)
             s.job_id = job.id
-            return f"Started (job {job.id[:8]})."
+            return status_html(f"Started (job {job.id[:8]}).", 0.0)
 
         @user_errors
         def stop(cid):
             s = ctx.session(cid)
             job = ctx.jobs.cancel(s.job_id)
             if job is None or job.status not in ("queued", "running"):
-                return "Nothing is running."
-            return "Cancelling: the job stops after the current step."
+                return status_html("Nothing is running.")
+            return status_html("Cancelling: the job stops after the current step.", job.fraction)
 
         inputs = [client, self.prompt, self.negative, self.steps, self.guidance, self.use_avatar_guidance,
                   self.avatar_guidance, self.seed, self.random_seed, self.model, self.adapters]
@@ -210,20 +220,20 @@ class GenerateTab:
             return
         last = None
         while job.active:
+            fraction = job.fraction
             if job.status == "queued":
                 place = self.ctx.jobs.place_in_line(job)
                 text = f"Waiting for a free worker: place {place} in line (one generation runs at a time)."
                 progress(0.0, desc=text)
+                fraction = None
             else:
                 left = f", about {job.seconds_left:.0f} s left" if job.seconds_left is not None else ""
                 text = f"Generating: {job.message}{left}."
-                if job.total:
-                    progress((job.step, job.total), desc=f"{job.message}{left}", unit="steps")
-                else:
-                    progress(None, desc=job.message)
-            if text != last:
-                yield (text, *(gr.skip() for _ in self.result_outputs()))
-                last = text
+                progress(fraction, desc=f"{job.message}{left}")
+            shown = status_html(text, fraction)
+            if shown != last:
+                yield (shown, *(gr.skip() for _ in self.result_outputs()))
+                last = shown
             time.sleep(POLL_S)
         if job.status == "done":
             if not any(r.get("video") == job.result["video"] for r in s.history):
@@ -231,9 +241,9 @@ class GenerateTab:
             r = job.result
             text = (f"Done in {r['seconds']:.1f} s: {r['frames']} frames at {r['width']}x{r['height']}, "
                     f"seed {r['seed']}.")
-            yield (text, *self.show_result(s, r))
+            yield (status_html(text), *self.show_result(s, r))
         elif job.status == "cancelled":
-            yield ("Cancelled: nothing was written; the scene is unchanged.",
+            yield (status_html("Cancelled: nothing was written; the scene is unchanged."),
                    *(gr.skip() for _ in self.result_outputs()))
         else:
-            yield (f"Failed: {job.error}", *(gr.skip() for _ in self.result_outputs()))
+            yield (status_html(f"Failed: {job.error}"), *(gr.skip() for _ in self.result_outputs()))
