@@ -242,9 +242,9 @@ def test_search_and_assign_a_two_person_preset(page):
     page.wait_for_function("() => document.querySelector('#motion-details').innerText.includes('motion(s) for')")
     page.locator("#motion-gallery button.thumbnail-item, #motion-gallery .thumbnail-item").first.click()
     page.wait_for_function("() => document.querySelector('#motion-details').innerText.includes('two people')")
-    name = page.inner_text("#motion-details").split("(")[0].strip()
+    name = page.inner_text("#motion-details").strip().splitlines()[0].split("(")[0].strip()
     page.click("#assign-preset")
-    page.wait_for_function(f"() => document.querySelector('#motion-current').innerText.includes('{name}')")
+    page.wait_for_function("(n) => document.querySelector('#motion-current').innerText.includes(n)", arg=name)
     # the partner got the other half of the pair
     people = page.evaluate("() => document.querySelector('#motion-person input').value")
     assert "handshake" in name
