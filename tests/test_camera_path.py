@@ -260,3 +260,20 @@ def test_scene_camera_file_resolves_next_to_the_scene_fits_and_retimes(tmp_path)
     scene.camera.params = {}
     with pytest.raises(AmgError, match="missing.json: cannot read"):
         cameras_for_scene(scene, joints)
+
+
+def test_camera_move_between_start_and_end_holds_before_and_after():
+    """An orbit told to move only in the middle half of the shot holds still before and after it."""
+    from amg.camera.scene_camera import scene_cameras
+    from amg.scene import CameraRef
+
+    joints = np.zeros((1, 17, 22, 3))
+    joints[..., 1] = np.linspace(0.0, 1.7, 22)  # one standing person at the origin
+    full = scene_cameras(CameraRef(preset="orbit", params={"angle": 180}), joints, 64, 64)
+    part = scene_cameras(CameraRef(preset="orbit", params={"angle": 180, "start": 0.25, "end": 0.75}), joints, 64, 64)
+    eye = np.array([c.position for c in part])
+    assert np.allclose(eye[:5], eye[0]) and np.allclose(eye[12:], eye[-1])  # frames 0-4 and 12-16 hold
+    assert np.allclose(eye[0], full[0].position) and np.allclose(eye[-1], full[-1].position)
+    assert np.linalg.norm(eye[8] - eye[4]) > 0.5  # it moves in between
+    with pytest.raises(AmgError, match="start"):
+        scene_cameras(CameraRef(preset="orbit", params={"start": 0.8, "end": 0.2}), joints, 64, 64)

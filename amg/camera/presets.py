@@ -47,6 +47,8 @@ COMMON = (
     Param("constant_speed", False, "move at constant speed along the path"),
     Param("shake", 0.0, "handheld shake strength (1 = subtle)", 0.0, 3.0),
     Param("seed", 0.0, "random seed of the shake", 0.0, 2**31 - 1),
+    Param("start", 0.0, "when the camera starts moving, as a fraction of the shot (it holds still before)", 0.0, 1.0),
+    Param("end", 1.0, "when the camera stops moving, as a fraction of the shot (it holds still after)", 0.0, 1.0),
 )
 
 PRESET_PARAMS: dict[str, tuple[Param, ...]] = {
@@ -146,8 +148,14 @@ def resolve_params(name: str, params: dict | None) -> dict:
 
 def make_preset(name: str, params: dict | None = None, subjects: Subjects | None = None,
                 duration: float = 2.0) -> CameraPath:
-    """Build a preset path lasting `duration` seconds (keyframes from t = 0) around `subjects`."""
+    """Build a preset path lasting `duration` seconds (keyframes from t = 0) around `subjects`.
+
+    The `start`/`end` parameters are not part of the path: `move_times` applies them when
+    the shot is sampled.
+    """
     p = resolve_params(name, params)
+    if p["start"] >= p["end"]:
+        raise AmgError(f"camera preset {name!r}: start ({p['start']:g}) must come before end ({p['end']:g})")
     if not (np.isfinite(duration) and duration > 0):
         raise AmgError(f"camera preset {name!r}: duration must be positive, got {duration}")
     subjects = subjects or Subjects.standing_person()
@@ -266,3 +274,10 @@ _BUILDERS = {
 
 def _jsonable(params: dict) -> dict:
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in params.items() if v is not None}
+
+
+def move_times(path: CameraPath, num_frames: int, start: float = 0.0, end: float = 1.0) -> np.ndarray:
+    """(num_frames,) path times for a shot whose camera moves only between the fractions
+    `start` and `end` of it, holding its first pose before and its last pose after."""
+    u = np.arange(num_frames, dtype=np.float64) / max(num_frames - 1, 1)  # where in the shot, 0..1
+    return path.start + np.clip((u - start) / (end - start), 0.0, 1.0) * path.duration

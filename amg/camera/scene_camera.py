@@ -20,7 +20,7 @@ import numpy as np
 from amg.camera.camera import Camera
 from amg.camera.formats import load_camera_path
 from amg.camera.path import CameraPath
-from amg.camera.presets import make_preset
+from amg.camera.presets import make_preset, move_times, resolve_params
 from amg.camera.subjects import Subjects, fit_to_subjects, frame_subjects_distance
 from amg.errors import AmgError
 
@@ -63,7 +63,11 @@ def scene_cameras(camera_ref, joints: np.ndarray, width: int, height: int, fps: 
     num_frames = joints.shape[1]
     subjects = Subjects.from_joints(joints)
     path, retime = scene_camera_path(camera_ref, subjects, num_frames, fps, resolve_path)
-    return path.evaluate(num_frames, fps, width, height, retime=retime)
+    if camera_ref.file:
+        return path.evaluate(num_frames, fps, width, height, retime=retime)
+    p = resolve_params(camera_ref.preset, camera_ref.params)
+    c2w, fov = path.poses_at(move_times(path, num_frames, p["start"], p["end"]))
+    return [Camera(m, float(f), width, height) for m, f in zip(c2w, fov)]
 
 
 def cameras_for_scene(scene, joints: np.ndarray) -> list[Camera]:

@@ -119,6 +119,9 @@ def _preset(args) -> int:
     if args.constant_speed:
         params["constant_speed"] = True
     params.update(_parse_set(args.set))
+    if float(params.get("start", 0.0)) != 0.0 or float(params.get("end", 1.0)) != 1.0:
+        raise AmgError("start/end time the camera move within a scene's shot: set them in the scene's "
+                       "camera params; a path file plays its keyframes as they are")
     path = make_preset(args.name, params, _subjects(args), max(args.frames - 1, 1) / args.fps)
     out = save_camera_path(path, args.output, "amg")
     print(f"wrote {out}: {args.name}, {len(path.keyframes)} keyframes, {path.duration:.3g} s")
