@@ -19,3 +19,16 @@ def samples_dir() -> Path:
     if not SAMPLES.is_dir():
         pytest.skip(f"third-party samples not found at {SAMPLES} (they live in ../shared/samples)")
     return SAMPLES
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, request):
+    """The real app (`python app.py`) on a free port, one process per test module."""
+    from tests.test_app_harness import AppProcess
+
+    proc = AppProcess(tmp_path_factory.mktemp(f"app-{request.module.__name__.rsplit('.', 1)[-1]}"))
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        proc.close()

@@ -8,21 +8,11 @@ from pathlib import Path
 import pytest
 
 from amg.render.video import read_video
-from tests.test_app_harness import ROOT, SAMPLES, AppProcess
+from tests.test_app_harness import ROOT, SAMPLES
 
 gradio_client = pytest.importorskip("gradio_client")
 
 TWO_PEOPLE = ROOT / "presets" / "scenes" / "two_people.json"
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    proc = AppProcess(tmp_path_factory.mktemp("app-api"))
-    try:
-        proc.wait_ready()
-        yield proc
-    finally:
-        proc.close()
 
 
 @pytest.fixture(scope="module")

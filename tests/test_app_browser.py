@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.test_app_harness import ARTIFACTS, CHROMIUM_ARGS, SAMPLES, AppProcess, chromium_path
+from tests.test_app_harness import ARTIFACTS, CHROMIUM_ARGS, SAMPLES, chromium_path
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright (PyPI `playwright`) is not installed")
@@ -40,16 +40,6 @@ VIDEO_STATE_JS = """
               width: v.videoWidth, height: v.videoHeight} : null;
 }
 """
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    proc = AppProcess(tmp_path_factory.mktemp("app-browser"))
-    try:
-        proc.wait_ready()
-        yield proc
-    finally:
-        proc.close()
 
 
 @pytest.fixture(scope="module")

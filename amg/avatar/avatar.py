@@ -8,7 +8,6 @@ import numpy as np
 
 from amg.avatar.appearance import Appearance, parse_appearance
 from amg.avatar.garments import skirt_faces, skirt_vertices
-from amg.errors import AmgError
 from amg.motion.motion import Motion
 from amg.motion.skeleton import PELVIS_HEIGHT
 from amg.scene import AvatarSpec
@@ -150,5 +149,3 @@ def make_distinct(apps: list[Appearance], min_distance: float = 0.25) -> None:
             else:  # everything was named: shade the top so the two still read apart
                 a.top = tuple(float(c) * 0.6 if np.mean(a.top) > 0.5 else min(1.0, float(c) + 0.35) for c in a.top)
                 a.hair = alt["hair"]
-    if len(apps) > 8:
-        raise AmgError("at most 8 people per scene")
