@@ -20,6 +20,7 @@ from app import engine
 from app.context import Ctx, user_errors
 from app.generation import GenerateSettings, run_generation
 from app.preview import render_preview
+from app.session import confine_file_refs
 
 
 class ApiEndpoints:
@@ -30,17 +31,8 @@ class ApiEndpoints:
     def _scene(self, scene_json: str) -> Scene:
         """Parse the caller's scene; file references may only point into the API's upload area."""
         scene = Scene.from_json(scene_json or "", "scene_json")
+        confine_file_refs(scene, self.root, "scene_json", "a file uploaded through /import_motion (use the 'source' it returned)")
         scene._base_dir = self.root
-        refs = [(f"people[{i}].motion.source", p.motion.source) for i, p in enumerate(scene.people)]
-        if scene.camera.file:
-            refs.append(("camera.file", scene.camera.file))
-        for where, ref in refs:
-            if where.endswith("motion.source") and not any(c in ref for c in "/\\.:"):
-                continue  # a preset name: the engine looks it up in its library
-            resolved = scene.resolve_path(ref).resolve()
-            if not resolved.is_relative_to(self.root.resolve()):
-                raise AmgError(f"scene_json {where}: {ref!r} is neither a preset nor a file uploaded through "
-                               "/import_motion (use the 'source' it returned)")
         return scene
 
     def build(self) -> None:

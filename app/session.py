@@ -108,6 +108,25 @@ class Session:
         return scene
 
 
+def confine_file_refs(scene: Scene, root: Path, source: str, hint: str) -> None:
+    """Refuse a scene whose motion or camera files lie outside `root` (a session's or the API's
+    upload folder): a scene from a browser must not make the server read its other files,
+    nor another session's uploads. Preset names pass."""
+    refs = [(f"people[{i}].motion.source", p.motion.source) for i, p in enumerate(scene.people)]
+    if scene.camera.file:
+        refs.append(("camera.file", scene.camera.file))
+    base = scene._base_dir
+    scene._base_dir = root
+    try:
+        for where, ref in refs:
+            if where.endswith("motion.source") and not any(c in ref for c in "/\\.:"):
+                continue  # a preset name: the engine looks it up in its library
+            if not scene.resolve_path(ref).resolve().is_relative_to(root.resolve()):
+                raise AmgError(f"{source} {where}: {ref!r} is neither a preset nor {hint}")
+    finally:
+        scene._base_dir = base
+
+
 class SessionStore:
     """All sessions of this server, keyed by client id, backed by folders under `root`."""
 

@@ -10,6 +10,7 @@ from amg.errors import AmgError
 from amg.scene import Scene
 from app.api import ApiEndpoints
 from app.context import MAX_UPLOAD, AppConfig, Ctx, user_errors
+from app.session import confine_file_refs
 from app.tabs.advanced import AdvancedTab
 from app.tabs.avatar import AvatarTab
 from app.tabs.camera import CameraTab
@@ -145,6 +146,7 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
                     from None
             except AmgError as e:
                 raise AmgError(f"{e} (the current scene is unchanged)") from None
+            confine_file_refs(scene, s.dir, path.name, "a file uploaded in this session (the current scene is unchanged)")
             return load_scene(s, scene, f"Opened **{path.name}**.")
 
         @user_errors

@@ -198,3 +198,24 @@ def test_keyframe_table_becomes_a_camera_path_file(tmp_path):
         tab.keyframes_file(session, [DEFAULT_KEYS[0], ["x"] * 8])
     with pytest.raises(AmgError, match="at least two keyframes"):
         tab.keyframes_file(session, DEFAULT_KEYS[:1])
+
+
+def test_opened_scenes_may_only_reference_presets_and_this_sessions_files(tmp_path):
+    """A scene file opened in the browser cannot make the server read its files or another session's uploads."""
+    from app.context import AppConfig, Ctx
+    from app.session import confine_file_refs
+
+    ctx = Ctx(AppConfig(root=tmp_path))
+    mine, other = ctx.session(None), ctx.session(None)
+    upload = other.new_file("uploads", "walk", ".npz")
+    scene = Scene(people=[Person(id="a")])
+    confine_file_refs(scene, mine.dir, "s.json", "a file uploaded in this session")  # preset "idle"
+    for bad in (str(upload), "/etc/passwd", "../" + other.dir.name + "/uploads/x.npz"):
+        scene.people[0].motion.source = bad
+        with pytest.raises(AmgError, match="s.json people\\[0\\].motion.source"):
+            confine_file_refs(scene, mine.dir, "s.json", "a file uploaded in this session")
+    scene.people[0].motion.source = str(mine.new_file("uploads", "walk", ".npz"))
+    confine_file_refs(scene, mine.dir, "s.json", "a file uploaded in this session")
+    scene.camera.file = "/etc/hosts"
+    with pytest.raises(AmgError, match="camera.file"):
+        confine_file_refs(scene, mine.dir, "s.json", "a file uploaded in this session")
