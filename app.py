@@ -33,8 +33,13 @@ def main(argv=None) -> int:
             print("python app.py: error: --auth must look like USER:PASS", file=sys.stderr)
             return 2
         auth = (user, password)
+    from amg.body.anny_model import ensure_compact_data
     from app.context import AppConfig
     from app.ui import build_app, launch_kwargs
+
+    # Without `amg setup`, build the body data now (minutes, once, with a message) rather
+    # than inside the first preview a user asks for.
+    ensure_compact_data()
 
     config = AppConfig(root=args.workdir, max_jobs=args.max_jobs, device=args.device)
     demo = build_app(config)
