@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,7 +54,6 @@ class AnnyBody:
         self._rest_rot = rest["rest_bone_poses"][0, :, :3, :3].numpy().astype(np.float64)  # (B, 3, 3)
         self._tpose = tpose_corrections(rest["rest_bone_poses"][0, :, :3, 3].numpy(), labels)  # (B, 3, 3)
         self.faces = self.model.get_triangular_faces().numpy().astype(np.int32)
-        self._pelvis_height = None
 
     @property
     def dominant_bone(self) -> np.ndarray:
@@ -89,12 +89,9 @@ class AnnyBody:
 
     def pelvis_height(self) -> float:
         """Height of the pelvis joint above the soles when this body stands in the rest pose."""
-        if self._pelvis_height is None:
-            posed = self.pose(Motion.rest(1))
-            self._pelvis_height = float(posed.joints[0, 0, 1] - posed.vertices[0, :, 1].min())
-        return self._pelvis_height
+        return float(self.rest_pose.joints[0, 0, 1])
 
-    # ---- painting -------------------------------------------------------------------
+    @functools.cached_property
     def rest_pose(self) -> PosedBody:
         """The T-pose with the soles on the floor (y = 0)."""
         posed = self.pose(Motion.rest(1))
@@ -104,7 +101,7 @@ class AnnyBody:
     def vertex_regions(self, appearance) -> np.ndarray:
         """(V,) region per vertex: 0 top, 1 bottom, 2 shoes, 3 hair, 4 skin (see amg.avatar)."""
         labels = np.array(self.bone_labels)[self.dominant_bone]
-        posed = self.rest_pose()
+        posed = self.rest_pose
         rest, joints = posed.vertices[0], posed.joints[0]
         y = rest[:, 1]
         top, bottom, shoes, hair, skin = range(5)
@@ -143,7 +140,7 @@ class AnnyBody:
 
     def waist_radius(self) -> tuple[float, float]:
         """(half width, half depth) of the body at the waist, for skirts."""
-        posed = self.rest_pose()
+        posed = self.rest_pose
         rest = posed.vertices[0]
         band = rest[np.abs(rest[:, 1] - posed.joints[0, 0, 1]) < 0.03]
         band = band[np.abs(band[:, 0]) < 0.3]  # not the hands
