@@ -19,6 +19,7 @@ from amg.files import atomic_write_text, parse_json, read_text
 SCENE_FORMAT = "amg-scene"
 SCENE_VERSION = 1
 MAX_SIZE = 1024
+MAX_PEOPLE = 8
 REGIONS = ("top", "bottom", "shoes", "hair", "skin")
 PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
 
@@ -120,7 +121,7 @@ class Scene(_Strict):
     format: Literal["amg-scene"] = SCENE_FORMAT
     version: int = SCENE_VERSION
     name: str = ""
-    people: list[Person] = Field(min_length=1, max_length=8)
+    people: list[Person] = Field(min_length=1, max_length=MAX_PEOPLE)
     camera: CameraRef = Field(default_factory=CameraRef)
     prompt: str = ""
     negative_prompt: str = ""

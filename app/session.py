@@ -19,7 +19,7 @@ from pathlib import Path
 
 from amg.errors import AmgError
 from amg.files import atomic_write_text
-from amg.scene import Person, Scene
+from amg.scene import MAX_PEOPLE, Person, Scene
 
 #: Sessions untouched for this long are removed with their files.
 SESSION_TTL_S = 24 * 3600
@@ -88,6 +88,20 @@ class Session:
 
     def person_ids(self) -> list[str]:
         return [p.id for p in self.scene.people]
+
+    def select(self, person_id: str) -> None:
+        """Make `person_id` the person the tabs edit (unknown ids are ignored)."""
+        if person_id in self.person_ids():
+            self.selected = person_id
+
+    def add_person(self, person: Person) -> None:
+        """Append `person` to the scene and select it."""
+        if len(self.scene.people) >= MAX_PEOPLE:
+            raise AmgError(f"a scene holds at most {MAX_PEOPLE} people")
+        data = self.scene.model_dump()
+        data["people"] = [*data["people"], person.model_dump()]
+        self.set_scene(Scene.from_dict(data, "scene"))
+        self.selected = person.id
 
     def set_scene(self, scene: Scene) -> None:
         with self.lock:

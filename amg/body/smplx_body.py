@@ -7,6 +7,7 @@ site. The file is checked to hold plain arrays only before the `smplx` package r
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -98,10 +99,14 @@ class SMPLXBody:
         )
         return PosedBody(out.vertices.numpy(), out.joints[:, :22].numpy(), self.faces)
 
+    @functools.cached_property
+    def rest_pose(self) -> PosedBody:
+        """The T-pose with the pelvis at Motion.rest's position (computed once)."""
+        return self.pose(Motion.rest(1))
+
     def pelvis_height(self) -> float:
         """Height of the pelvis joint above the soles when this body stands in the rest pose."""
-        rest = self.pose(Motion.rest(1))
-        return float(rest.joints[0, 0, 1] - rest.vertices[0, :, 1].min())
+        return float(self.rest_pose.joints[0, 0, 1] - self.rest_pose.vertices[0, :, 1].min())
 
     def vertex_regions(self, appearance) -> np.ndarray:
         weights = self.model.lbs_weights.numpy()  # (V, 55)
@@ -114,13 +119,13 @@ class SMPLXBody:
             out[np.isin(joint, [18, 19])] = _REGION_INDEX["skin"]
         if appearance.sleeves == "none":
             out[np.isin(joint, [16, 17])] = _REGION_INDEX["skin"]
-        rest = self.pose(Motion.rest(1)).vertices[0]
-        head = self.pose(Motion.rest(1)).joints[0, 15]
+        rest = self.rest_pose.vertices[0]
+        head = self.rest_pose.joints[0, 15]
         out[(joint == 15) & (rest[:, 1] > head[1] + 0.08)] = _REGION_INDEX["hair"]
         return out
 
     def waist_radius(self) -> tuple[float, float]:
-        rest = self.pose(Motion.rest(1))
+        rest = self.rest_pose
         band = rest.vertices[0][np.abs(rest.vertices[0][:, 1] - rest.joints[0, 0, 1]) < 0.03]
         band = band[np.abs(band[:, 0]) < 0.3]
         if len(band) == 0:

@@ -18,7 +18,6 @@ SLIDER_HELP = {"gender": "0 male .. 1 female", "age": "0 baby, 0.33 child, 0.67 
 COLOUR_REGIONS = ("top", "bottom", "shoes", "hair", "skin")
 GARMENT_FROM_PROMPT = "from the prompt"
 GARMENTS = (GARMENT_FROM_PROMPT, "trousers", "shorts", "skirt", "dress")
-MAX_PEOPLE = 8
 
 
 def _resolved(session: Session, person: Person):
@@ -124,32 +123,24 @@ class AvatarTab:
         @user_errors
         def select(cid, pid):
             s = ctx.session(cid)
-            if pid in s.person_ids():
-                s.selected = pid
+            s.select(pid)
             return refresh_all(s)
 
         @user_errors
         def add(cid):
             s = ctx.session(cid)
-            if len(s.scene.people) >= MAX_PEOPLE:
-                raise AmgError(f"a scene holds at most {MAX_PEOPLE} people")
             person = Person(id=_new_id(s.scene))
-            # stand beside the others rather than inside them
-            person.placement.x = 0.8 * len(s.scene.people)
-            s.set_scene(with_people(s.scene, [*s.scene.people, person]))
-            s.selected = person.id
+            person.placement.x = 0.8 * len(s.scene.people)  # stand beside the others, not inside them
+            s.add_person(person)
             return refresh_all(s)
 
         @user_errors
         def duplicate(cid):
             s = ctx.session(cid)
-            if len(s.scene.people) >= MAX_PEOPLE:
-                raise AmgError(f"a scene holds at most {MAX_PEOPLE} people")
             src = s.person()
             copy = Person.model_validate({**src.model_dump(), "id": _new_id(s.scene, src.id)})
             copy.placement.x = src.placement.x + 0.8
-            s.set_scene(with_people(s.scene, [*s.scene.people, copy]))
-            s.selected = copy.id
+            s.add_person(copy)
             return refresh_all(s)
 
         @user_errors

@@ -191,8 +191,7 @@ class MotionTab:
         @user_errors
         def select(cid, pid):
             s = ctx.session(cid)
-            if pid in s.person_ids():
-                s.selected = pid
+            s.select(pid)
             return refresh_all(s)
 
         self.people.input(select, [client, self.people], refresh_outputs, show_progress="hidden")
