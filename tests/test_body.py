@@ -53,7 +53,7 @@ def test_global_orientation_and_translation(body):
 @pytest.mark.parametrize("phenotype", [{}, {"age": 0.3}, {"height": 1.0, "weight": 0.9}])
 def test_grounded_motion_puts_every_body_on_the_floor(phenotype):
     """A clip grounded once for the canonical skeleton stands any avatar's soles on y = 0;
-    a jump stays in the air (one offset per clip, not per frame)."""
+    a jump stays in the air (one offset per clip, not per frame), as high for the body's size."""
     from amg.avatar import build_avatar
     from amg.motion.edit import ground
     from amg.scene import AvatarSpec
@@ -63,7 +63,8 @@ def test_grounded_motion_puts_every_body_on_the_floor(phenotype):
     avatar = build_avatar(AvatarSpec(phenotype=phenotype, prompt="a person in trousers"))
     low = avatar.pose(ground(m)).meshes[0][0][..., 1].min(axis=1)  # (T,) lowest point per frame
     assert abs(low.min()) < 0.01
-    assert low[1] > 0.25
+    size = avatar.body.pelvis_height() / PELVIS_HEIGHT  # the root path is scaled by the body's size
+    assert abs(low[1] - 0.3 * size) < 0.05
 
 
 def test_phenotype_changes_the_body():

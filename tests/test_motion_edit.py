@@ -43,9 +43,24 @@ def test_trim_speed_and_retime():
     held = edit.retime(m, fps=10.0, num_frames=50, loop=False)
     np.testing.assert_allclose(held.body_pose[-1], m.body_pose[-1], atol=1e-9)
     looped = edit.retime(m, fps=10.0, num_frames=50, loop=True)
-    np.testing.assert_allclose(looped.body_pose[30], m.body_pose[0], atol=1e-9)  # starts again
+    np.testing.assert_allclose(looped.body_pose[:25], m.body_pose[:25], atol=1e-9)  # first cycle as is
+    # a cycle is 3 s less the 0.5 s cross-fade: the second begins with the clip's end pose
+    # and reaches its start pose again once the fade is over
+    np.testing.assert_allclose(looped.body_pose[25], m.body_pose[25], atol=1e-9)
+    np.testing.assert_allclose(looped.body_pose[30], m.body_pose[5], atol=1e-9)
     with pytest.raises(AmgError, match="trim start"):
         edit.trim(m, 5.0)
+
+
+def test_loop_seam_is_cross_faded():
+    """An arm raise ends far from its start; looped, the seam is spread over the fade."""
+    m = _arm_raise(frames=31, fps=10.0)
+    looped = edit.retime(m, fps=10.0, num_frames=90, loop=True)
+    wrist = edit.joints(looped)[:, J["left_wrist"]]
+    step = np.linalg.norm(np.diff(wrist, axis=0), axis=1)
+    seam = np.linalg.norm(edit.joints(m)[-1, J["left_wrist"]] - edit.joints(m)[0, J["left_wrist"]])
+    assert seam > 0.5  # without the fade the wrist would jump this far at each seam
+    assert step.max() < 0.35 * seam, f"largest step {step.max():.3f} m, the seam {seam:.3f} m"
 
 
 def test_looped_walk_keeps_going_forward(samples_dir):

@@ -17,6 +17,7 @@ J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
 REQUIRED = ["idle", "walk", "run", "jump", "boxing", "fencing", "kick", "latin_dance", "breakdance", "wave", "clap",
             "sit_down", "bow", "handshake", "high_five", "boxing_sparring", "partner_dance", "hug"]
 PAIRS = ["handshake", "high_five", "boxing_sparring", "partner_dance", "hug"]
+TWO_PEOPLE = PAIRS + ["walk_handshake"]  # the captured handshake has a keyframed partner
 
 
 def test_library_covers_the_issue_and_every_preset_loads():
@@ -26,7 +27,7 @@ def test_library_covers_the_issue_and_every_preset_loads():
         assert p.description and p.tags and p.credit, p.name
         assert p.path.stat().st_size < 150_000, f"{p.name} is not small"
         motions = load_preset(p.name)
-        assert len(motions) == p.people == (2 if p.name in PAIRS else 1)
+        assert len(motions) == p.people == (2 if p.name in TWO_PEOPLE else 1)
         assert all(m.fps == 30 and abs(m.duration - p.duration) < 1e-3 for m in motions)
         for m in motions:
             soles = edit.sole_heights(m)
@@ -55,6 +56,19 @@ def test_pairs_face_each_other_and_touch(name):
         # some hand of each partner comes within reach of the other's hand or body
         near = np.linalg.norm(ja[:, hands, None] - jb[:, None, :], axis=-1).min()
         assert near < 0.2, f"{name}: closest hand-to-partner distance {near:.2f} m"
+
+
+def test_captured_handshake_has_a_partner_who_follows_the_hand():
+    """CMU 18_01 is one side of a handshake; the keyframed partner meets its right hand
+    while it is held out and follows each shake up and down."""
+    a, b = load_preset("walk_handshake")
+    wa, wb = edit.joints(a)[:, J["right_wrist"]], edit.joints(b)[:, J["right_wrist"]]
+    gap = np.linalg.norm(wa - wb, axis=1)
+    shake = slice(round(2.5 * a.fps), round(7.0 * a.fps))
+    assert gap[shake].max() < 0.25, f"hands apart by {gap[shake].max():.2f} m while shaking"
+    assert gap[:round(0.5 * a.fps)].min() > 0.5 and gap[round(8.5 * a.fps):].min() > 0.5
+    assert np.corrcoef(wa[shake, 1], wb[shake, 1])[0, 1] > 0.8, "the partner's hand moves with the shake"
+    assert np.linalg.norm(a.transl[shake][:, [0, 2]] - b.transl[shake][:, [0, 2]], axis=1).min() > 0.6
 
 
 def _scene(**motion) -> Scene:
@@ -103,7 +117,7 @@ def test_search_ranks_by_meaning():
     assert search("someone greets by waving the hand")[0][0].name == "wave"
     assert search("a person sits on a chair")[0][0].name == "sit_down"
     top = [p.name for p, _ in search("two friends greet each other", limit=3)]
-    assert set(top) <= set(PAIRS)
+    assert set(top) <= set(TWO_PEOPLE)
 
 
 def test_keyword_fallback():

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 #: Colour names -> sRGB in [0, 1].
 COLOURS = {
     "white": (0.93, 0.93, 0.92), "black": (0.06, 0.06, 0.07), "grey": (0.5, 0.5, 0.5), "gray": (0.5, 0.5, 0.5),
@@ -49,10 +51,16 @@ _BUILD = {
     "overweight": {"weight": 0.9}, "stocky": {"weight": 0.75, "muscle": 0.65},
     "muscular": {"muscle": 0.9}, "athletic": {"muscle": 0.75, "weight": 0.4}, "strong": {"muscle": 0.8},
     "fit": {"muscle": 0.7, "weight": 0.35}, "bodybuilder": {"muscle": 1.0, "weight": 0.6},
-    "tall": {"height": 0.85}, "petite": {"height": 0.2, "weight": 0.3}, "tiny": {"height": 0.15},
+    "petite": {"weight": 0.3},
 }
+#: Height words: a change of Anny's height value from the default for the age.
+_HEIGHT_WORDS = {"tall": 0.15, "petite": -0.15, "tiny": -0.22}
 
 ADULT_AGE = 0.7
+#: Anny's height value for adults: 0.35 gives a man of 1.75 m and a woman of 1.61 m, the
+#: averages; Anny's own middle value (0.5) makes adults of 1.91 m and 1.77 m. Younger
+#: people keep 0.5 (a child of about 1.4 m).
+ADULT_HEIGHT = 0.35
 
 
 @dataclass
@@ -123,8 +131,11 @@ def parse_appearance(prompt: str) -> Appearance:
     for w, build in _BUILD.items():
         if w in words:
             pheno.update(build)
+    height = ADULT_HEIGHT if pheno["age"] >= 0.6 else 0.5
+    height += sum(d for w, d in _HEIGHT_WORDS.items() if w in words)
     if re.search(r"\bshort\s+(man|woman|person|boy|girl|guy|lady)\b", prompt.lower()):
-        pheno["height"] = 0.2
+        height -= 0.15
+    pheno["height"] = float(np.clip(height, 0.0, 1.0))
     app.phenotype = pheno
     app.long_hair = pheno.get("gender", 0.5) > 0.5 or "long" in words and "hair" in words
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from amg.avatar.appearance import Appearance, parse_appearance
 from amg.avatar.garments import skirt_faces, skirt_vertices
+from amg.motion import edit
 from amg.motion.motion import Motion
 from amg.motion.skeleton import PELVIS_HEIGHT
 from amg.scene import AvatarSpec
@@ -44,13 +45,12 @@ class Avatar:
         """The avatar performing `motion`.
 
         Motions are grounded for the canonical skeleton (amg.motion.edit.ground: one offset
-        per clip). This body's legs may be longer or shorter, so it is raised or lowered by
-        the difference in standing pelvis height: its soles then meet the floor wherever
-        the canonical ones do, and jumps stay in the air.
+        per clip). This body's legs may be longer or shorter, so its root path is scaled by
+        the ratio of standing pelvis heights: its soles then meet the floor wherever the
+        canonical ones do, jumps stay in the air, and strides fit its legs.
         """
-        posed = self.body.pose(motion)
-        dy = np.float32(self.body.pelvis_height() - PELVIS_HEIGHT)
-        vertices, joints = posed.vertices + [0, dy, 0], posed.joints + [0, dy, 0]
+        posed = self.body.pose(edit.scale_root(motion, self.body.pelvis_height() / PELVIS_HEIGHT))
+        vertices, joints = posed.vertices, posed.joints
         meshes = [(vertices, posed.faces, self.colors)]
         app = self.appearance
         if app.lower in ("skirt", "dress"):

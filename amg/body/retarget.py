@@ -27,24 +27,27 @@ _SIDED = {
     "upperleg01.{s}": "{side}_hip", "upperleg02.{s}": "{side}_hip",
     "lowerleg01.{s}": "{side}_knee", "lowerleg02.{s}": "{side}_knee",
     "foot.{s}": "{side}_ankle", "toe": "{side}_foot",
-    "clavicle.{s}": "{side}_collar", "shoulder01.{s}": "{side}_collar",
+    "clavicle.{s}": "spine3", "shoulder01.{s}": "{side}_collar",
     "upperarm01.{s}": "{side}_shoulder", "upperarm02.{s}": "{side}_shoulder",
     "lowerarm01.{s}": "{side}_elbow", "lowerarm02.{s}": "{side}_elbow",
     "wrist.{s}": "{side}_wrist", "finger": "{side}_wrist", "metacarpal": "{side}_wrist",
     "eye.{s}": "head",
 }
 _CENTRE = {
-    "root": "pelvis", "spine05": "pelvis", "spine04": "spine1", "spine03": "spine1",
+    "root": "pelvis", "spine05": "pelvis", "spine04": "pelvis", "spine03": "spine1",
     "spine02": "spine2", "spine01": "spine3", "neck01": "neck", "neck02": "neck",
     "neck03": "neck", "head": "head",
 }
 
 #: SMPL-X joint -> the Anny bone whose head is that joint (the avatar's joint positions).
+#: Chosen where SMPL puts its joints: spine1 at the lower lumbar spine (spine03, not the
+#: sacral spine04), the collars at the outer end of the clavicle (shoulder01). Bones between
+#: two joints follow the lower one (_CENTRE, _SIDED), so the body moves rigidly with them.
 JOINT_BONES = {
-    "pelvis": "root", "spine1": "spine04", "spine2": "spine02", "spine3": "spine01",
+    "pelvis": "root", "spine1": "spine03", "spine2": "spine02", "spine3": "spine01",
     "neck": "neck01", "head": "head",
     **{f"{side}_{j}": f"{b}.{s}" for side, s in (("left", "L"), ("right", "R")) for j, b in (
-        ("hip", "upperleg01"), ("knee", "lowerleg01"), ("ankle", "foot"), ("collar", "clavicle"),
+        ("hip", "upperleg01"), ("knee", "lowerleg01"), ("ankle", "foot"), ("collar", "shoulder01"),
         ("shoulder", "upperarm01"), ("elbow", "lowerarm01"), ("wrist", "wrist"))},
 }
 

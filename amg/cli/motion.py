@@ -113,6 +113,9 @@ def run_import(args) -> int:
     who = f"{len(motions)} people, " if len(motions) > 1 else ""
     print(f"wrote {args.output}: {who}{m.num_frames} frames at {m.fps:g} fps ({m.duration:.2f} s) "
           f"from {m.meta.get('source_format', '?')} ({time.time() - start:.2f} s)")
+    if "source_scale" in m.meta:
+        print(f"the source skeleton is {m.meta['source_scale']:.3f} times the size of the canonical one; "
+              f"the motion was solved at that size and scaled to the canonical size (avatars perform it at theirs)")
     return 0
 
 

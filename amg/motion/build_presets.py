@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from amg.motion import edit
 from amg.motion.authoring import Clip, build
 from amg.motion.formats import load_motion_file, save_npz
 from amg.motion.library import LIBRARY_FORMAT, PresetInfo, presets_dir
-from amg.motion.motion import Motion
+from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
 from amg.files import atomic_write_text
 
 FPS = 30.0
@@ -33,6 +34,7 @@ CMU = ("CMU Graphics Lab Motion Capture Database, subject/trial {trial}. The dat
 AIST = ("AIST++ dance motion {trial} (Li et al., 'AI Choreographer', ICCV 2021; AIST Dance Video DB), "
         "CC BY 4.0, converted from SMPL.")
 OURS = "Keyframed by the AMG Studio authors (CC0)."
+J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
 
 
 @dataclass
@@ -320,8 +322,8 @@ def sit_down(_: Path) -> list[Motion]:
     tl.at(1.3, y=0.76, z=-0.10, pitch=22.0, spine3__rx=8.0, **hands((0.22, 0.86, 0.26), (-0.22, 0.86, 0.26)))
     tl.at(2.1, y=0.60, z=-0.28, pitch=30.0, head__ry=0.0, **hands((0.20, 0.70, 0.12), (-0.20, 0.70, 0.12)))
     tl.at(2.6, y=0.545, z=-0.34, pitch=14.0, head__rx=4.0)  # seat contact, 45 cm chair
-    tl.at(3.3, y=0.55, z=-0.35, pitch=4.0, spine3__rx=2.0, head__rx=0.0,
-          **hands((0.17, 0.64, 0.08), (-0.17, 0.64, 0.08)))
+    tl.at(3.3, y=0.55, z=-0.35, pitch=4.0, spine3__rx=2.0, head__rx=0.0,  # hands rest on the thighs
+          **hands((0.16, 0.63, -0.08), (-0.16, 0.63, -0.08)))
     tl.at(4.2, y=0.553, spine3__rx=3.0).at(5.0, y=0.55, spine3__rx=1.5, head__ry=-8.0)
     return [finish(build(tl.clip("sit_down", base)))]
 
@@ -376,6 +378,38 @@ def handshake(_: Path) -> list[Motion]:
         tl.at(3.5, **hands_down(0.0, "r")).set(4.0, {})
         people.append(build(tl.clip(f"handshake_{who}", {"z": -0.30})))
     return pair(people[0], people[1], d)
+
+
+def captured_handshake(mocap_dir: Path) -> list[Motion]:
+    """CMU 18_01 (reaches out, shakes, lets go and turns away) with a keyframed partner who
+    steps in, meets the captured right hand and follows its every shake."""
+    a = mocap("18_01.bvh", 0.0, 10.0, skip_frames=1, walking=True)(mocap_dir)[0]
+    wrist = edit.joints(a)[:, J["right_wrist"]]  # (T, 3) world
+    shake = round(3.3 * FPS)  # mid-shake: the partner is placed facing the captured side here
+    yaw = edit.facing_yaw(a, shake)
+    forward = np.array([np.sin(np.radians(yaw)), 0.0, np.cos(np.radians(yaw))])
+    left = np.array([forward[2], 0.0, -forward[0]])
+    # B's pelvis: in front of A, a little to A's right so the right hands meet in front of both
+    pelvis_b = a.transl[shake] * [1, 0, 1] + 0.86 * forward - 0.09 * left
+    heading_b = yaw + 180.0
+    turn = Rotation.from_euler("y", -heading_b, degrees=True)
+
+    def local_b(world):  # a world point in B's own frame (B at the origin facing +Z)
+        return tuple(turn.apply(np.asarray(world) - pelvis_b))
+
+    tl = Timeline()
+    tl.set(0.0, {"z": -0.25, "lf.z": -0.25, "rf.z": -0.25, **hands_down(-0.25)})
+    tl.step("rf", 0.5, 1.0, -0.11, -0.05, lift=0.06).at(1.0, z=-0.10, **hands_down(-0.10, "l"))
+    tl.step("lf", 1.0, 1.5, 0.11, 0.0, lift=0.05).at(1.5, z=0.0, **hands_down(0.0, "l"))
+    tl.at(1.3, spine3__rx=4.0, head__rx=6.0, **hands(r=(-0.14, 0.98, 0.20)))
+    # from the moment A's hand is out until A lets go, B's wrist is a hand's length beyond A's
+    for t in np.arange(2.1, 7.01, 0.1):
+        w = wrist[round(t * FPS)] + 0.17 * forward
+        tl.at(t, **hands(r=local_b(w), rp=(-0.8, -1.0, -0.3)))
+    tl.at(7.6, spine3__rx=0.0, head__rx=0.0, head__ry=-15.0, **hands_down(0.0, "r"))
+    tl.at(a.duration, head__ry=-25.0)
+    b = edit.retime(build(tl.clip("walk_handshake_b", {"z": -0.25})), FPS, a.num_frames)
+    return [a, edit.ground(edit.place(b, pelvis_b[0], pelvis_b[2], heading_b))]
 
 
 def high_five(_: Path) -> list[Motion]:
@@ -545,9 +579,10 @@ def specs() -> list[Spec]:
              mocap("131_03.bvh", 0.5, 5.5, skip_frames=1), c("131_03"), "CMU 131_03"),
         Spec("wave", "waving hello with the right hand", ("wave", "greet", "hello", "hand"),
              mocap("141_16.bvh", 0.0, 2.45, skip_frames=1), c("141_16"), "CMU 141_16"),
-        Spec("walk_handshake", "walking up to someone and shaking hands (one side of a pair; partner not captured)",
-             ("walk", "handshake", "greet", "meet"),
-             mocap("18_01.bvh", 0.0, 10.0, skip_frames=1, walking=True), c("18_01"), "CMU 18_01"),
+        Spec("walk_handshake", "two people meet and shake hands, then one turns away to the left "
+             "(captured side from motion capture, partner keyframed to meet its hand)",
+             ("handshake", "greet", "meet", "two people", "pair"),
+             captured_handshake, c("18_01") + " Partner keyframed by the AMG Studio authors (CC0).", "CMU 18_01"),
         Spec("breakdance", "break dance basic steps: toprock footwork with the arms", ("dance", "breakdance", "hip hop"),
              mocap("gBR_sBM_cAll_d04_mBR0_ch01.npz", 0.0, 8.0), AIST.format(trial="gBR_sBM_cAll_d04_mBR0_ch01"),
              "AIST++ gBR_sBM_cAll_d04_mBR0_ch01"),

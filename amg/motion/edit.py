@@ -45,6 +45,8 @@ SOLE_POINTS = (
 #: A looped clip whose pelvis travels further than this per cycle is locomotion: the
 #: loop carries on from where the last cycle ended instead of jumping back.
 LOCOMOTION_DISTANCE = 0.25
+#: Seconds over which a looped clip's end is cross-faded into its start.
+LOOP_BLEND = 0.5
 
 
 def trim(motion: Motion, start: float = 0.0, end: float | None = None) -> Motion:
@@ -96,6 +98,15 @@ def place(motion: Motion, x: float = 0.0, z: float = 0.0, heading: float = 0.0) 
     orient = (turn * Rotation.from_rotvec(motion.global_orient)).as_rotvec()
     transl = turn.apply(motion.transl) + np.array([x, 0.0, z])
     return replace(motion, global_orient=orient, transl=transl, meta=dict(motion.meta))
+
+
+def scale_root(motion: Motion, factor: float) -> Motion:
+    """The root path for a body `factor` times the canonical size: heights scaled about the
+    floor, the path on the floor about the first frame. A smaller body then stands on the
+    floor and takes shorter strides from the same start instead of sliding its feet."""
+    start = motion.transl[:1] * np.array([1.0, 0.0, 1.0])
+    transl = start + factor * (motion.transl - start)
+    return replace(motion, transl=transl, meta=dict(motion.meta))
 
 
 def joints(motion: Motion) -> np.ndarray:
@@ -234,26 +245,48 @@ def loop_cut(motion: Motion, min_duration: float) -> Motion:
     return trim(motion, 0.0, end / motion.fps)
 
 
+def blend(a: Motion, b: Motion, weight: np.ndarray) -> Motion:
+    """Per frame, `a` moved towards `b` by `weight` (T,) in [0, 1]: rotations by slerp,
+    translation linearly. `a` and `b` have the same number of frames."""
+    w = np.asarray(weight, dtype=np.float64)
+    ra, rb = a.local_rotations(), b.local_rotations()  # (T, 22, 3)
+    rot_a = Rotation.from_rotvec(ra.reshape(-1, 3))
+    delta = (rot_a.inv() * Rotation.from_rotvec(rb.reshape(-1, 3))).as_rotvec().reshape(ra.shape)
+    rots = (rot_a * Rotation.from_rotvec((delta * w[:, None, None]).reshape(-1, 3))).as_rotvec().reshape(ra.shape)
+    transl = a.transl + w[:, None] * (b.transl - a.transl)
+    return replace(a, global_orient=rots[:, 0], body_pose=rots[:, 1:].reshape(-1, 63), transl=transl,
+                   meta=dict(a.meta))
+
+
 def retime(motion: Motion, fps: float, num_frames: int, loop: bool = False) -> Motion:
     """`num_frames` frames at `fps` from the start of `motion`.
 
-    Past the end the clip holds its last pose, or with `loop` starts again; a looped walk
+    Past the end the clip holds its last pose, or with `loop` starts again: each new cycle
+    begins with the last LOOP_BLEND seconds of the clip cross-faded into its first ones, so
+    the seam shows no jump even where the clip's end does not match its start. A looped walk
     (pelvis travelling more than LOCOMOTION_DISTANCE per cycle) carries on from where each
     cycle ended rather than jumping back to its start.
     """
     if num_frames < 1:
         raise AmgError(f"motion {motion.name!r}: need at least one frame, got {num_frames}")
     times = np.arange(num_frames) / float(fps)
-    period = motion.duration
-    if not loop or period <= 0 or times[-1] <= period:
+    if not loop or motion.duration <= 0 or times[-1] <= motion.duration:
         out = motion.sample(times)
         out.fps = float(fps)
         return out
+    fade = min(LOOP_BLEND, motion.duration / 4)
+    period = motion.duration - fade  # a cycle; its last `fade` s are blended into the next start
     cycle = np.floor(times / period + 1e-9)
-    out = motion.sample(times - cycle * period)
-    travel = motion.transl[-1] - motion.transl[0]
+    phase = times - cycle * period
+    travel = motion.sample([period]).transl[0] - motion.transl[0]
     travel[1] = 0.0
-    if np.linalg.norm(travel) > LOCOMOTION_DISTANCE:
-        out.transl = out.transl + cycle[:, None] * travel
+    if np.linalg.norm(travel) <= LOCOMOTION_DISTANCE:
+        travel[:] = 0.0  # a clip in place stays in place
+    head = motion.sample(phase)
+    tail = motion.sample(phase + period)  # the previous cycle's end, at the same phase
+    tail.transl = tail.transl - travel
+    u = np.where(cycle > 0, np.clip(phase / fade, 0.0, 1.0), 1.0)
+    out = blend(tail, head, u * u * (3 - 2 * u))  # smoothstep: no kink at either end of the fade
+    out.transl = out.transl + cycle[:, None] * travel
     out.fps = float(fps)
     return out

@@ -286,7 +286,7 @@ def import_aistpp(data: dict, path: Path) -> list[Motion]:
 
 def import_joints(positions: np.ndarray, path: Path, fps: float | None, key: str = "array",
                   progress=None) -> list[Motion]:
-    from amg.motion.ik import joints_to_motion
+    from amg.motion.ik import people_to_motions
 
     arr = np.asarray(positions)
     if arr.ndim == 2 and arr.shape[1] == 263:
@@ -302,12 +302,9 @@ def import_joints(positions: np.ndarray, path: Path, fps: float | None, key: str
         raise AmgError(f"{path}: array of shape {np.shape(positions)} is not a motion; joint positions must be "
                        f"(T, 22, 3), (T, 66) or (people, T, 22, 3); {ACCEPTED_FORMATS}")
     rate = fps or DEFAULT_JOINTS_FPS
-    out = []
-    for p in range(arr.shape[0]):
-        m = joints_to_motion(arr[p], rate, name=path.stem, progress=progress and (
-            lambda done, total, p=p: progress(p * total + done, arr.shape[0] * total)))
+    out = people_to_motions(arr, rate, name=path.stem, progress=progress)
+    for p, m in enumerate(out):
         m.meta.update(person=p, fps_assumed=fps is None)
-        out.append(m)
     return out
 
 

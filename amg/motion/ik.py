@@ -3,9 +3,14 @@
 Positions carry no bone twist and their bone lengths differ from the avatar's, so the
 joint rotations are solved, not read: a closed-form start (each bone turned onto its
 target direction, the pelvis and chest fitted to several children at once) refined by a
-batched least-squares solve over all frames (torch L-BFGS on the canonical skeleton).
-Knees and elbows are kept close to hinges, and unobservable twists near rest, by small
-priors; a temporal term keeps rotations smooth.
+batched solve over all frames (torch L-BFGS). Knees and elbows are kept close to hinges,
+and unobservable twists near rest, by small priors; a temporal term keeps rotations smooth.
+
+The source performer is usually bigger or smaller than the average avatar (HumanML3D's
+skeleton is ~6% bigger). The solve runs on the canonical skeleton scaled to the source's
+size, so bone directions, not stretched limbs, carry the pose; the result is then scaled
+to the canonical size like every other motion (an avatar performs it at its own size, see
+amg.avatar.Avatar.pose) and the measured size is kept in ``meta["source_scale"]``.
 """
 
 from __future__ import annotations
@@ -27,11 +32,17 @@ J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
 CHILDREN = [[c for c in range(22) if PARENTS[c] == j] for j in range(22)]
 #: Hinge axis (in the parent's rest frame) of knees (flex about X) and elbows (about Y).
 _HINGES = {J["left_knee"]: 0, J["right_knee"]: 0, J["left_elbow"]: 1, J["right_elbow"]: 1}
+#: Bones (by child joint) that measure a skeleton's size: legs, arms, spine, neck. Hip and
+#: collar offsets are left out: each skeleton convention places those joints differently.
+_SIZE_BONES = [J[n] for n in ("left_knee", "right_knee", "left_ankle", "right_ankle", "left_elbow",
+                              "right_elbow", "left_wrist", "right_wrist", "spine1", "spine2", "spine3",
+                              "neck", "head")]
 
 
 @dataclass
 class IKConfig:
     iterations: int = 100         # L-BFGS iterations (all frames at once)
+    robust_scale: float = 0.05    # metres: joint distances count linearly beyond ~this
     hinge_weight: float = 1e-3    # knees/elbows: off-hinge rotation penalty
     rest_weight: float = 1e-4     # every joint: pull towards rest (fixes free twists)
     smooth_weight: float = 1e-3   # frame-to-frame rotation change penalty
@@ -137,7 +148,11 @@ def solve_ik(positions: np.ndarray, config: IKConfig | None = None,
     def closure():
         opt.zero_grad()
         joints = fk_torch(x, root, rest_t)
-        loss = ((joints - target) ** 2).sum() / n
+        # Mean joint distance (smoothed near 0), not squared error: a skeleton mismatch the
+        # rotations cannot remove (hip width, spine spacing) stays on those joints instead
+        # of being spread into the hands and feet.
+        dist2 = ((joints - target) ** 2).sum(-1)
+        loss = config.robust_scale * torch.sqrt(dist2 + 1e-4).sum() / n
         loss = loss + config.hinge_weight * ((x * off_hinge) ** 2).sum() / n
         loss = loss + config.rest_weight * (x[:, 1:] ** 2).sum() / n
         if n > 1:
@@ -157,10 +172,24 @@ def solve_ik(positions: np.ndarray, config: IKConfig | None = None,
     return x.detach().numpy(), root.detach().numpy()
 
 
-def joints_to_motion(positions: np.ndarray, fps: float, name: str = "", config: IKConfig | None = None,
-                     progress: Callable[[int, int], None] | None = None, chunk: int = 256) -> Motion:
-    """A Motion whose canonical-skeleton joints follow `positions` (T, 22, 3), Y up, metres.
+def source_scale(positions: np.ndarray, rest: np.ndarray = REST_JOINTS) -> float:
+    """Size of the skeleton in `positions` (..., T, 22, 3) relative to `rest` (22, 3).
 
+    The ratio of summed limb, spine and neck lengths (averaged over frames).
+    """
+    positions = np.asarray(positions, dtype=np.float64)
+    source = np.linalg.norm(positions[..., _SIZE_BONES, :] - positions[..., PARENTS[_SIZE_BONES], :], axis=-1)
+    ours = np.linalg.norm(rest[_SIZE_BONES] - rest[PARENTS[_SIZE_BONES]], axis=-1)
+    return float(source.reshape(-1, len(_SIZE_BONES)).mean(0).sum() / ours.sum())
+
+
+def joints_to_motion(positions: np.ndarray, fps: float, name: str = "", config: IKConfig | None = None,
+                     progress: Callable[[int, int], None] | None = None, chunk: int = 256,
+                     scale: float | None = None) -> Motion:
+    """A canonical-size Motion whose joints follow `positions` (T, 22, 3), Y up, metres.
+
+    scale: the source skeleton's size relative to the canonical one (None: measured,
+    `source_scale`); the rotations are solved at that size and the root path divided by it.
     Long clips are solved `chunk` frames at a time; `progress(done, total)` is called after
     each chunk (frames), and Ctrl-C (KeyboardInterrupt) stops between chunks.
     """
@@ -172,13 +201,30 @@ def joints_to_motion(positions: np.ndarray, fps: float, name: str = "", config: 
         raise AmgError(f"{where}: joint positions contain NaN or infinite values")
     if len(positions) < 1:
         raise AmgError(f"{where}: joint positions have no frames")
+    scale = source_scale(positions) if scale is None else float(scale)
+    if not 0.2 < scale < 5.0:
+        raise AmgError(f"{where}: the skeleton is {scale:.2f} times the size of a person's; joint positions "
+                       f"must be in metres")
     rots, pelvises = [], []
     for start in range(0, len(positions), chunk):
-        rot, pelvis = solve_ik(positions[start:start + chunk], config)
+        rot, pelvis = solve_ik(positions[start:start + chunk], config, rest=REST_JOINTS * scale)
         rots.append(rot)
         pelvises.append(pelvis)
         if progress is not None:
             progress(min(start + chunk, len(positions)), len(positions))
     rot, pelvis = np.concatenate(rots), np.concatenate(pelvises)
-    return Motion(rot[:, 0], rot[:, 1:].reshape(-1, 63), pelvis, fps=float(fps), name=name,
-                  meta={"source_format": "joint positions (IK)"})
+    return Motion(rot[:, 0], rot[:, 1:].reshape(-1, 63), pelvis / scale, fps=float(fps), name=name,
+                  meta={"source_format": "joint positions (IK)", "source_scale": round(scale, 4)})
+
+
+def people_to_motions(positions: np.ndarray, fps: float, name: str = "",
+                      progress: Callable[[int, int], None] | None = None) -> list[Motion]:
+    """One Motion per person of `positions` (P, T, 22, 3), all scaled alike so partners keep
+    their distance; `progress(done, total)` counts frames over all people."""
+    scale = source_scale(positions)
+    out = []
+    for p, person in enumerate(positions):
+        report = progress and (lambda done, total, p=p: progress(p * total + done, len(positions) * total))
+        out.append(joints_to_motion(person, fps, name=f"{name}_{p}" if len(positions) > 1 else name,
+                                    progress=report, scale=scale))
+    return out

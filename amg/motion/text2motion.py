@@ -94,14 +94,14 @@ def generated_motions(output, fps: float = 20.0, name: str = "generated") -> lis
         return [output]
     if isinstance(output, (list, tuple)) and output and all(isinstance(m, Motion) for m in output):
         return list(output)
-    from amg.motion.ik import joints_to_motion
+    from amg.motion.ik import people_to_motions
 
     arr = np.asarray(output, dtype=np.float64)
     if arr.ndim == 3:
         arr = arr[None]
     if arr.ndim != 4 or arr.shape[2:] != (22, 3):
         raise AmgError(f"text-to-motion output must be joint positions (P, T, 22, 3) or (T, 22, 3), got {arr.shape}")
-    return [joints_to_motion(a, fps, name=f"{name}_{k}" if len(arr) > 1 else name) for k, a in enumerate(arr)]
+    return people_to_motions(arr, fps, name=name)
 
 
 def text_to_motion(prompt: str, people: int = 1, seconds: float = 4.0, generator: str | TextToMotion | None = None,
