@@ -77,11 +77,13 @@ def main() -> int:
     joints = np.concatenate([joints, joints[::-1]])[:200]
     t_ik, solved = timed(lambda: joints_to_motion(joints, 20.0), args.repeat)
     fk = forward_kinematics(solved.local_rotations(), solved.transl)
-    err = np.linalg.norm(fk - joints, axis=-1)
+    scale = solved.meta["source_scale"]  # the motion is kept at the canonical size
+    err = np.linalg.norm(fk - joints / scale, axis=-1)
     limbs = [4, 5, 7, 8, 10, 11, 18, 19, 20, 21]
     print(f"IK of 200 frames of HumanML3D joints:          {t_ik:8.3f} s  ({200 / t_ik:.0f} frames/s, target >= 50)")
-    print(f"  mean joint error {100 * err.mean():.2f} cm (limbs {100 * err[:, limbs].mean():.2f} cm; "
-          f"torso offsets SMPL vs avatar included)")
+    print(f"  source skeleton {scale:.3f} x canonical; mean joint error against the positions at the canonical "
+          f"size {100 * err.mean():.2f} cm (limbs {100 * err[:, limbs].mean():.2f} cm; SMPL's hip and spine "
+          f"layout vs the avatar's included)")
 
     # ---- text search --------------------------------------------------------------------
     from amg.motion.search import search
