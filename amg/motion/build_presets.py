@@ -517,8 +517,8 @@ def partner_dance(_: Path) -> list[Motion]:
 
 
 def hug(_: Path) -> list[Motion]:
-    d = 0.34
-    start = -0.38  # each starts this far back from the hugging spot (1.1 m apart)
+    d = 0.30
+    start = -0.40  # each starts this far back from the hugging spot (1.1 m apart)
     people = []
     for who in ("a", "b"):
         local = to_a if who == "a" else to_b
@@ -528,12 +528,14 @@ def hug(_: Path) -> list[Motion]:
         tl.step("rf", 0.8, 1.25, -0.11, -0.02, lift=0.05).at(1.25, z=0.0)
         # arms open, then wrap: A high around B's shoulders, B lower around A's back
         tl.at(0.9, **hands((0.45, 1.28, 0.22), (-0.45, 1.28, 0.22), (1.0, 0.0, -0.3), (-1.0, 0.0, -0.3)))
+        # hands flat on the partner's back (its surface ~0.11 m behind the pelvis), elbows
+        # out to the sides so the arms go round the partner's body, not through it
         if who == "a":
-            wrap = [local((x, 1.30, d / 2 + 0.11), d) for x in (0.10, -0.10)]
+            wrap = [local((x, 1.22, d / 2 + 0.12), d) for x in (0.07, -0.07)]
         else:
-            wrap = [local((x, 1.02, -d / 2 - 0.11), d) for x in (-0.12, 0.12)]
-        tl.at(1.55, pitch=5.0, head__ry=25.0 if who == "a" else 25.0, head__rx=8.0,
-              **hands(wrap[0], wrap[1], (1.0, 0.2, 0.2), (-1.0, 0.2, 0.2)))
+            wrap = [local((x, 1.02, -d / 2 - 0.12), d) for x in (-0.10, 0.10)]
+        tl.at(1.55, pitch=5.0, head__ry=25.0, head__rx=8.0,
+              **hands(wrap[0], wrap[1], (1.0, 0.1, 0.1), (-1.0, 0.1, 0.1)))
         for k, t in enumerate((2.0, 2.5, 3.0)):  # rock together, a pat on the back
             tl.at(t, roll=2.5 if k % 2 == 0 else -2.5,
                   **hands(l=(wrap[0][0], wrap[0][1] + (0.04 if k == 1 else 0.0), wrap[0][2])))
