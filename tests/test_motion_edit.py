@@ -43,17 +43,17 @@ def test_trim_speed_and_retime():
     held = edit.retime(m, fps=10.0, num_frames=50, loop=False)
     np.testing.assert_allclose(held.body_pose[-1], m.body_pose[-1], atol=1e-9)
     looped = edit.retime(m, fps=10.0, num_frames=50, loop=True)
-    np.testing.assert_allclose(looped.body_pose[:25], m.body_pose[:25], atol=1e-9)  # first cycle as is
-    # a cycle is 3 s less the 0.5 s cross-fade: the second begins with the clip's end pose
-    # and reaches its start pose again once the fade is over
-    np.testing.assert_allclose(looped.body_pose[25], m.body_pose[25], atol=1e-9)
-    np.testing.assert_allclose(looped.body_pose[30], m.body_pose[5], atol=1e-9)
+    np.testing.assert_allclose(looped.body_pose[:31], m.body_pose, atol=1e-9)  # first cycle as is
+    # the second cycle starts from the last pose and is back on the clip 0.5 s later
+    np.testing.assert_allclose(looped.body_pose[30], m.body_pose[-1], atol=1e-9)
+    np.testing.assert_allclose(looped.body_pose[35:50], m.body_pose[5:20], atol=1e-9)
     with pytest.raises(AmgError, match="trim start"):
         edit.trim(m, 5.0)
 
 
 def test_loop_seam_is_cross_faded():
-    """An arm raise ends far from its start; looped, the seam is spread over the fade."""
+    """An arm raise ends far from its start; looped, the jump back is spread over the fade,
+    and a clip that already loops is left as it is."""
     m = _arm_raise(frames=31, fps=10.0)
     looped = edit.retime(m, fps=10.0, num_frames=90, loop=True)
     wrist = edit.joints(looped)[:, J["left_wrist"]]
@@ -61,6 +61,10 @@ def test_loop_seam_is_cross_faded():
     seam = np.linalg.norm(edit.joints(m)[-1, J["left_wrist"]] - edit.joints(m)[0, J["left_wrist"]])
     assert seam > 0.5  # without the fade the wrist would jump this far at each seam
     assert step.max() < 0.35 * seam, f"largest step {step.max():.3f} m, the seam {seam:.3f} m"
+    there_and_back = Motion(*(np.concatenate([a, a[-2::-1]]) for a in (m.global_orient, m.body_pose, m.transl)),
+                            fps=10.0)
+    again = edit.retime(there_and_back, fps=10.0, num_frames=150, loop=True)
+    np.testing.assert_allclose(again.body_pose[61:121], there_and_back.body_pose[1:], atol=1e-9)
 
 
 def test_looped_walk_keeps_going_forward(samples_dir):

@@ -45,7 +45,7 @@ SOLE_POINTS = (
 #: A looped clip whose pelvis travels further than this per cycle is locomotion: the
 #: loop carries on from where the last cycle ended instead of jumping back.
 LOCOMOTION_DISTANCE = 0.25
-#: Seconds over which a looped clip's end is cross-faded into its start.
+#: Seconds over which a looped clip's jump from its last pose back to its first is faded out.
 LOOP_BLEND = 0.5
 
 
@@ -245,48 +245,40 @@ def loop_cut(motion: Motion, min_duration: float) -> Motion:
     return trim(motion, 0.0, end / motion.fps)
 
 
-def blend(a: Motion, b: Motion, weight: np.ndarray) -> Motion:
-    """Per frame, `a` moved towards `b` by `weight` (T,) in [0, 1]: rotations by slerp,
-    translation linearly. `a` and `b` have the same number of frames."""
-    w = np.asarray(weight, dtype=np.float64)
-    ra, rb = a.local_rotations(), b.local_rotations()  # (T, 22, 3)
-    rot_a = Rotation.from_rotvec(ra.reshape(-1, 3))
-    delta = (rot_a.inv() * Rotation.from_rotvec(rb.reshape(-1, 3))).as_rotvec().reshape(ra.shape)
-    rots = (rot_a * Rotation.from_rotvec((delta * w[:, None, None]).reshape(-1, 3))).as_rotvec().reshape(ra.shape)
-    transl = a.transl + w[:, None] * (b.transl - a.transl)
-    return replace(a, global_orient=rots[:, 0], body_pose=rots[:, 1:].reshape(-1, 63), transl=transl,
-                   meta=dict(a.meta))
-
-
 def retime(motion: Motion, fps: float, num_frames: int, loop: bool = False) -> Motion:
     """`num_frames` frames at `fps` from the start of `motion`.
 
-    Past the end the clip holds its last pose, or with `loop` starts again: each new cycle
-    begins with the last LOOP_BLEND seconds of the clip cross-faded into its first ones, so
-    the seam shows no jump even where the clip's end does not match its start. A looped walk
-    (pelvis travelling more than LOCOMOTION_DISTANCE per cycle) carries on from where each
-    cycle ended rather than jumping back to its start.
+    Past the end the clip holds its last pose, or with `loop` starts again. Each new cycle
+    starts from where the last one ended: the jump between the clip's last and first pose
+    (per joint rotation, and translation) is faded out over LOOP_BLEND seconds, so a clip
+    whose end does not match its start shows no pop, and one that does is left unchanged.
+    A looped walk (pelvis travelling more than LOCOMOTION_DISTANCE per cycle) carries on
+    from where each cycle ended rather than jumping back to its start.
     """
     if num_frames < 1:
         raise AmgError(f"motion {motion.name!r}: need at least one frame, got {num_frames}")
     times = np.arange(num_frames) / float(fps)
-    if not loop or motion.duration <= 0 or times[-1] <= motion.duration:
+    period = motion.duration
+    if not loop or period <= 0 or times[-1] <= period:
         out = motion.sample(times)
         out.fps = float(fps)
         return out
-    fade = min(LOOP_BLEND, motion.duration / 4)
-    period = motion.duration - fade  # a cycle; its last `fade` s are blended into the next start
     cycle = np.floor(times / period + 1e-9)
     phase = times - cycle * period
-    travel = motion.sample([period]).transl[0] - motion.transl[0]
+    out = motion.sample(phase)
+    travel = motion.transl[-1] - motion.transl[0]
     travel[1] = 0.0
     if np.linalg.norm(travel) <= LOCOMOTION_DISTANCE:
         travel[:] = 0.0  # a clip in place stays in place
-    head = motion.sample(phase)
-    tail = motion.sample(phase + period)  # the previous cycle's end, at the same phase
-    tail.transl = tail.transl - travel
-    u = np.where(cycle > 0, np.clip(phase / fade, 0.0, 1.0), 1.0)
-    out = blend(tail, head, u * u * (3 - 2 * u))  # smoothstep: no kink at either end of the fade
-    out.transl = out.transl + cycle[:, None] * travel
+    rots = motion.local_rotations()
+    seam = (Rotation.from_rotvec(rots[0]).inv() * Rotation.from_rotvec(rots[-1])).as_rotvec()  # (22, 3)
+    u = np.clip(phase / min(LOOP_BLEND, period / 2), 0.0, 1.0)
+    w = np.where(cycle > 0, 1.0 - u * u * (3 - 2 * u), 0.0)  # smoothstep from 1 at the seam to 0
+    current = Rotation.from_rotvec(out.local_rotations().reshape(-1, 3))
+    offset = Rotation.from_rotvec((w[:, None, None] * seam).reshape(-1, 3))
+    faded = (current * offset).as_rotvec().reshape(-1, 22, 3)
+    out.global_orient, out.body_pose = faded[:, 0], faded[:, 1:].reshape(-1, 63)
+    gap = motion.transl[-1] - motion.transl[0] - travel
+    out.transl = out.transl + cycle[:, None] * travel + w[:, None] * gap
     out.fps = float(fps)
     return out
