@@ -35,6 +35,18 @@ def test_library_covers_the_issue_and_every_preset_loads():
     assert "mocap.cs.cmu.edu" in presets["walk"].credit and "CC BY 4.0" in presets["breakdance"].credit
 
 
+def test_a_foot_stays_on_the_floor_unless_the_motion_leaves_it():
+    """Standing, walking and dancing presets never float: some sole is within 2 cm of the
+    floor in every frame (runs, jumps, hops and the fencing lunge leave it on purpose)."""
+    airborne = ("run", "jump", "hop", "fencing")
+    for p in list_presets():
+        if p.name.startswith(airborne):
+            continue
+        for m in load_preset(p.name):
+            low = edit.sole_heights(m).min(1)
+            assert low.max() < 0.02, f"{p.name}: both feet {low.max():.3f} m above the floor at {low.argmax() / m.fps:.2f} s"
+
+
 def test_a_jump_keeps_the_arms_raised_in_the_air():
     m = load_preset("jump_arms_up")[0]
     j = edit.joints(m)

@@ -133,8 +133,10 @@ def to_a(world: tuple, distance: float) -> tuple:
 # ---- motion capture --------------------------------------------------------------------------
 def mocap(file: str, start: float, end: float, skip_frames: int = 0, walking: bool = False,
           cycle: float | None = None) -> Callable[[Path], list[Motion]]:
-    """A capture cropped to [start, end] s; `walking` clips (a foot always down) get their
-    stance foot put on the floor frame by frame (the cgspeed conversions float by 2-6 cm);
+    """A capture cropped to [start, end] s; `walking` clips (a foot always down: walks, but
+    also standing and dancing clips) get their stance foot put on the floor frame by frame
+    (the cgspeed conversions float by 2-6 cm, and a leg shorter than the performer's lifts
+    the feet when the knees bend);
     with `cycle`, the clip ends where its pose repeats its start (at least `cycle` s long),
     so it loops without a jump."""
     def make(mocap_dir: Path) -> list[Motion]:
@@ -580,13 +582,13 @@ def specs() -> list[Spec]:
         Spec("hop", "start, hop on the spot, stop", ("hop", "jump", "bounce"),
              mocap("131_03.bvh", 0.5, 5.5, skip_frames=1), c("131_03"), "CMU 131_03"),
         Spec("wave", "waving hello with the right hand", ("wave", "greet", "hello", "hand"),
-             mocap("141_16.bvh", 0.0, 2.45, skip_frames=1), c("141_16"), "CMU 141_16"),
+             mocap("141_16.bvh", 0.0, 2.45, skip_frames=1, walking=True), c("141_16"), "CMU 141_16"),
         Spec("walk_handshake", "two people meet and shake hands, then one turns away to the left "
              "(captured side from motion capture, partner keyframed to meet its hand)",
              ("handshake", "greet", "meet", "two people", "pair"),
              captured_handshake, c("18_01") + " Partner keyframed by the AMG Studio authors (CC0).", "CMU 18_01"),
         Spec("breakdance", "break dance basic steps: toprock footwork with the arms", ("dance", "breakdance", "hip hop"),
-             mocap("gBR_sBM_cAll_d04_mBR0_ch01.npz", 0.0, 8.0), AIST.format(trial="gBR_sBM_cAll_d04_mBR0_ch01"),
+             mocap("gBR_sBM_cAll_d04_mBR0_ch01.npz", 0.0, 8.0, walking=True), AIST.format(trial="gBR_sBM_cAll_d04_mBR0_ch01"),
              "AIST++ gBR_sBM_cAll_d04_mBR0_ch01"),
         Spec("boxing", "boxing shadow combination: guard, jab, cross, left hook, double jab",
              ("boxing", "punch", "fight", "jab", "martial arts"), boxing),

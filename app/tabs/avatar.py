@@ -80,7 +80,8 @@ class AvatarTab:
             with gr.Column(scale=2):
                 if engine.has("avatar"):
                     self.model3d = gr.Model3D(label="Avatar (posed at the first frame of its motion)",
-                                              height=420, elem_id="avatar-3d", clear_color=(0.93, 0.93, 0.9, 1.0))
+                                              height=420, elem_id="avatar-3d", clear_color=(0.93, 0.93, 0.9, 1.0),
+                                              camera_position=(None, None, 2.7))  # whole body in view
                     self.glb = gr.File(label="Download the avatar (GLB)", interactive=False, elem_id="avatar-glb")
                 else:
                     gr.Markdown(f"**3D preview unavailable:** {engine.missing('avatar')}")
