@@ -44,7 +44,7 @@ def load_condition(condition, num_frames: int | None = None, height: int | None 
     want_t, want_h, want_w = num_frames or t, height or h, width or w
     if resample:  # round a free size down to the latent grid
         want_h, want_w = (height or max(MIN_SIZE, h // 8 * 8)), (width or max(MIN_SIZE, w // 8 * 8))
-    _check_target(name, want_t, want_h, want_w)
+    check_target(name, want_t, want_h, want_w)
     if (t, h, w) == (want_t, want_h, want_w):
         return frames
     if not resample:
@@ -54,7 +54,8 @@ def load_condition(condition, num_frames: int | None = None, height: int | None 
     return resample_video(frames, want_t, want_h, want_w)
 
 
-def _check_target(name: str, t: int, h: int, w: int) -> None:
+def check_target(name: str, t: int, h: int, w: int) -> None:
+    """Refuse a frame count or size the video model cannot take, naming `name`."""
     if not 1 <= t <= MAX_FRAMES:
         raise AmgError(f"{name}: {t} frames; the video model generates 1 to {MAX_FRAMES} frames "
                        "(ModelScopeT2V was trained on 16)")

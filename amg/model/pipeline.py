@@ -145,7 +145,9 @@ class AMGPipeline(DiffusionPipeline):
         variant = "fp16" if dtype == torch.float16 else None
         base = load_base(model, dtype=dtype, variant=variant, seed=seed)
         config = info.adapter if info is not None else (adapter_config or AdapterConfig())
-        unet = make_conditioned_unet(base.unet, config)
+        with torch.random.fork_rng(devices=[]):  # LoRA's random A matrices: the same for the same seed
+            torch.manual_seed(seed)
+            unet = make_conditioned_unet(base.unet, config)
         pipe = cls(vae=base.vae, text_encoder=base.text_encoder, tokenizer=base.tokenizer, unet=unet,
                    scheduler=base.scheduler)
         pipe.base_model_name, pipe.random_base, pipe.adapter_config = base.name, base.random_weights, config
@@ -210,9 +212,10 @@ class AMGPipeline(DiffusionPipeline):
     # ---- condition ----------------------------------------------------------------------
     @torch.no_grad()
     def encode_condition(self, frames: np.ndarray, on_chunk: Callable[[int, int], None] | None = None) -> torch.Tensor:
-        """(T, H, W, 3) uint8 avatar frames -> z_a (1, C, T, H/8, W/8), scaled like the noisy latents.
+        """(T, H, W, 3) uint8 frames (avatar video, or a training video) -> (1, C, T, H/8, W/8)
+        latents, scaled like the noisy latents.
 
-        The VAE posterior mean (no sampling), so a condition always encodes the same way.
+        The VAE posterior mean (no sampling), so a video always encodes the same way.
         `on_chunk(done, total)` is called after each chunk of frames (it may raise to stop).
         """
         video = self.video_processor.preprocess_video(frames.astype(np.float32) / 255.0)  # (1, 3, T, H, W)

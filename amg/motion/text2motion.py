@@ -15,8 +15,6 @@ Plug-ins, any of:
 
 from __future__ import annotations
 
-import shlex
-import subprocess
 import tempfile
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -69,19 +67,13 @@ class CommandGenerator:
         self.command, self.timeout = command, timeout
 
     def __call__(self, prompt: str, people: int, seconds: float) -> list[Motion]:
+        from amg.external import run_command
         from amg.motion.formats import load_motion_file
 
         with tempfile.TemporaryDirectory(prefix="amg-t2m-") as tmp:
             out = Path(tmp) / "motion.npy"
-            args = [a.format(prompt=prompt, people=people, seconds=seconds, out=out)
-                    for a in shlex.split(self.command)]
-            try:
-                done = subprocess.run(args, capture_output=True, text=True, timeout=self.timeout)
-            except (OSError, subprocess.TimeoutExpired) as e:
-                raise AmgError(f"text-to-motion command failed to run: {e}") from None
-            if done.returncode != 0:
-                raise AmgError(f"text-to-motion command exited with {done.returncode}: "
-                               f"{(done.stderr or done.stdout).strip()[-500:]}")
+            run_command(self.command, "text-to-motion", self.timeout, prompt=prompt, people=people,
+                        seconds=seconds, out=out)
             written = [p for p in (out, out.with_suffix(".npz")) if p.exists()]
             if not written:
                 raise AmgError(f"text-to-motion command wrote no motion file at {out}")

@@ -1,0 +1,131 @@
+"""`amg data prepare` (videos + motion -> training clips) and `amg train` (adapter fine-tuning)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(sub) -> None:
+    from amg.model.configs import DEFAULT_MODEL
+
+    d = sub.add_parser("data", help="training data: prepare clips from videos and their motion")
+    dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    p = dsub.add_parser("prepare", help="add a clip (video + avatar video of its motion + caption) to a dataset",
+                        description="Resample the video to the dataset's clip size, render the avatars of the "
+                                    "motion (a file from a pose estimator such as TRACE, 4D-Humans, GVHMR or WHAM, "
+                                    "or a preset) with the given camera, and add the pair with its caption.")
+    p.add_argument("video", help="video file of the people")
+    p.add_argument("-o", "--output", required=True, help="dataset folder (created, or added to)")
+    p.add_argument("--caption", required=True, help="what the video shows (the training prompt)")
+    p.add_argument("--motion", help="motion of the people in the video: a motion file or a preset name")
+    p.add_argument("--estimator", help="instead of --motion, a pose estimator command with {video} and {out} "
+                                       "(run without a shell; it writes a motion file to {out})")
+    p.add_argument("--camera", default="static", help="camera preset or camera file the avatars are seen from")
+    p.add_argument("--start", type=float, default=0.0, help="seconds into the video where the clip begins")
+    p.add_argument("--frames", type=int, default=16, help="frames per clip for a new dataset (default 16)")
+    p.add_argument("--size", default="256x256", help="WIDTHxHEIGHT for a new dataset (default 256x256)")
+    p.add_argument("--fps", type=float, default=8.0, help="frame rate for a new dataset (default 8)")
+    p.add_argument("--id", help="clip id (default: from the video's name)")
+    p.set_defaults(func=prepare)
+
+    t = sub.add_parser("train", help="fine-tune AMG adapters on a dataset (resumes from its checkpoints)",
+                       description="Train the LoRA and avatar-condition weights on a dataset made by "
+                                   "`amg data prepare`. Checkpoints go to OUTPUT/checkpoints; running again "
+                                   "with the same OUTPUT resumes; Ctrl-C saves a checkpoint and stops.")
+    t.add_argument("dataset", help="dataset folder")
+    t.add_argument("-o", "--output", required=True, help="adapters folder (for amg generate --adapters)")
+    t.add_argument("--model", default=DEFAULT_MODEL, help=f"base model (default {DEFAULT_MODEL})")
+    t.add_argument("--steps", type=int, default=1000)
+    t.add_argument("--lr", type=float, default=1e-4, help="learning rate (default 1e-4)")
+    t.add_argument("--batch-size", type=int, default=1)
+    t.add_argument("--checkpoint-every", type=int, default=100)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    t.add_argument("--mixed-precision", choices=("no", "fp16", "bf16"), default="no")
+    t.set_defaults(func=run_train)
+
+
+def _size(text: str) -> tuple[int, int]:
+    from amg.errors import AmgError
+
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise AmgError(f"--size {text!r}: must look like 256x256") from None
+    return w, h
+
+
+def prepare(args) -> int:
+    import shutil
+
+    from amg.errors import AmgError
+    from amg.train import PrepareConfig, TrainingData, prepare_clip
+    from amg.train.prepare import estimate_motion
+
+    if bool(args.motion) == bool(args.estimator):
+        raise AmgError("give the people's motion with --motion FILE|PRESET, or a pose estimator with --estimator")
+    width, height = _size(args.size)
+    data = TrainingData.create(args.output, frames=args.frames, width=width, height=height, fps=args.fps)
+    motion = estimate_motion(args.video, args.estimator) if args.estimator else args.motion
+    try:
+        clip = prepare_clip(data, args.video, motion, args.caption, PrepareConfig(start=args.start, camera=args.camera),
+                            clip_id=args.id, progress=lambda msg: print(f"  {msg}"))
+    finally:
+        if args.estimator:
+            shutil.rmtree(Path(motion).parent, ignore_errors=True)
+    n = len(data.clips)
+    print(f"added clip {clip.id!r} to {data.root}: now {n} clip{'s' if n != 1 else ''} of {data.frames} frames at "
+          f"{data.width}x{data.height}, {data.fps:g} fps")
+    return 0
+
+
+def run_train(args) -> int:
+    import signal
+
+    from tqdm import tqdm
+
+    from amg.model import load_pipeline
+    from amg.train import TrainConfig, TrainingCancelled, TrainingData, train
+
+    data = TrainingData.open(args.dataset)
+    pipe = load_pipeline(args.model, device=args.device, fuse_adapters=False)
+    if pipe.random_base:
+        print(f"note: the base model {args.model!r} has random weights; the adapters will only fit it")
+    config = TrainConfig(steps=args.steps, learning_rate=args.lr, batch_size=args.batch_size,
+                         checkpoint_every=args.checkpoint_every, seed=args.seed,
+                         mixed_precision=args.mixed_precision)
+    bars: dict[str, tqdm] = {}
+
+    def progress(p):
+        bar = bars.get(p.stage)
+        if bar is None:
+            bar = bars[p.stage] = tqdm(total=p.total, desc=p.stage, unit="step" if p.stage == "training" else "clip",
+                                       initial=p.step - 1, disable=None)
+        bar.update(p.step - bar.n)
+        if p.loss is not None:
+            bar.set_postfix(loss=f"{p.loss:.4f}")
+
+    stop = {"now": False}
+
+    def interrupt(signum, frame):
+        if stop["now"]:  # a second Ctrl-C: stop at once (the last checkpoint stays)
+            raise KeyboardInterrupt
+        stop["now"] = True
+        print("\nstopping after this step (a checkpoint is written); Ctrl-C again to stop at once")
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        result = train(pipe, data, args.output, config, progress=progress, should_cancel=lambda: stop["now"])
+    except TrainingCancelled as e:
+        print(f"amg train: {e}; run the same command again to go on")
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        for bar in bars.values():
+            bar.close()
+    mean = sum(result.losses[-20:]) / max(1, len(result.losses[-20:]))
+    print(f"trained {result.steps} steps (from step {result.resumed_from}) in {result.seconds:.1f} s; "
+          f"mean loss of the last 20 steps {mean:.4f}")
+    print(f"adapters in {result.output}: amg generate SCENE.json -o out.mp4 --model {args.model} "
+          f"--adapters {result.output}")
+    return 0

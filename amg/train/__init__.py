@@ -1,0 +1,9 @@
+"""Training AMG: datasets of (video, avatar video, caption) clips, their preparation from
+videos and motion files, and the adapter fine-tuning loop."""
+
+from amg.train.dataset import Clip, TrainingData
+from amg.train.prepare import PrepareConfig, prepare_clip
+from amg.train.trainer import TrainConfig, TrainingCancelled, TrainProgress, TrainResult, latest_checkpoint, train
+
+__all__ = ["Clip", "TrainingData", "PrepareConfig", "prepare_clip", "TrainConfig", "TrainingCancelled",
+           "TrainProgress", "TrainResult", "latest_checkpoint", "train"]

@@ -1,0 +1,264 @@
+"""Fine-tuning AMG's adapters (LoRA + the avatar-latent conv) on a dataset of clips.
+
+As in the paper: the base video model stays frozen; the avatar video's VAE latents are
+concatenated to the noisy video latents, and the LoRA matrices and the zero-initialised
+condition conv learn to follow them with the usual denoising loss (the scheduler's
+prediction type: noise for ModelScopeT2V). The avatar latents and the caption are each
+dropped now and then (zeros, empty text), so generation can guide on both separately.
+
+Every `checkpoint_every` steps a checkpoint is written under OUTPUT/checkpoints/step-N/:
+the adapters, the optimiser state (safetensors, never pickle) and trainer_state.json,
+written last, which marks it complete. A run given the same OUTPUT resumes from the newest
+complete checkpoint and gives the same weights as an uninterrupted run (the noise of step
+k is drawn from seed and k). Cancelling writes a checkpoint first. The finished adapters
+are written into OUTPUT itself, ready for `amg generate --adapters OUTPUT`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from amg.errors import AmgError
+from amg.files import atomic_write_bytes, atomic_write_text
+from amg.model.configs import TrainingRecord
+from amg.train.dataset import TrainingData
+
+STATE_FILE = "trainer_state.json"
+OPTIMIZER_FILE = "optimizer.safetensors"
+
+
+class TrainingCancelled(Exception):
+    """Raised when `should_cancel` asked to stop; the checkpoint of the last step is on disk
+    (`checkpoint` None: stopped before the first step, nothing to resume)."""
+
+    def __init__(self, step: int, checkpoint: Path | None):
+        where = f"; resume from {checkpoint}" if checkpoint else ""
+        super().__init__(f"training cancelled after step {step}{where}")
+        self.step, self.checkpoint = step, checkpoint
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 1000
+    learning_rate: float = 1e-4
+    warmup_steps: int = 50
+    batch_size: int = 1
+    condition_dropout: float = 0.1   # share of steps without the avatar latents
+    caption_dropout: float = 0.1     # share of steps with an empty caption
+    max_grad_norm: float = 1.0
+    checkpoint_every: int = 100
+    keep_checkpoints: int = 3
+    seed: int = 0
+    mixed_precision: str = "no"      # "no", "fp16", "bf16" (accelerate)
+
+    def check(self) -> None:
+        for name in ("steps", "batch_size", "checkpoint_every", "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise AmgError(f"training {name} must be at least 1, got {getattr(self, name)}")
+        if not (0 < self.learning_rate < 1):
+            raise AmgError(f"training learning rate must be between 0 and 1, got {self.learning_rate}")
+        for name in ("condition_dropout", "caption_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise AmgError(f"training {name} must be in [0, 1), got {getattr(self, name)}")
+        if self.mixed_precision not in ("no", "fp16", "bf16"):
+            raise AmgError(f"mixed precision must be no, fp16 or bf16, got {self.mixed_precision!r}")
+
+
+@dataclass
+class TrainProgress:
+    stage: str            # "encoding clips" | "training"
+    step: int
+    total: int
+    loss: float | None = None
+    seconds_left: float | None = None
+
+
+@dataclass
+class TrainResult:
+    output: Path
+    steps: int
+    losses: list[float]
+    resumed_from: int
+    seconds: float
+
+
+def latest_checkpoint(output: str | os.PathLike) -> Path | None:
+    """The newest complete checkpoint under OUTPUT/checkpoints (None if there is none)."""
+    folder = Path(output) / "checkpoints"
+    done = [p for p in folder.glob("step-*") if (p / STATE_FILE).is_file()] if folder.is_dir() else []
+    return max(done, key=lambda p: int(p.name.removeprefix("step-")), default=None)
+
+
+def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainConfig | None = None,
+          progress: Callable[[TrainProgress], None] | None = None,
+          should_cancel: Callable[[], bool] | None = None) -> TrainResult:
+    """Train `pipe`'s adapters (an AMGPipeline with unfused adapters) on `dataset`."""
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from diffusers.optimization import get_scheduler
+
+    config = config or TrainConfig()
+    config.check()
+    if pipe.adapters_fused:
+        raise AmgError("training needs unfused adapters: load the pipeline with fuse_adapters=False")
+    if not dataset.clips:
+        raise AmgError(f"{dataset.root}: the dataset has no clips; add some with `amg data prepare`")
+    output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise AmgError(f"{output}: exists and is not a folder; training writes adapters into a folder")
+    start = time.perf_counter()
+    report = progress or (lambda p: None)
+    cancel = should_cancel or (lambda: False)
+
+    accelerator = Accelerator(mixed_precision=config.mixed_precision, cpu=pipe.device.type == "cpu")
+    step, losses = 0, []
+    resume = latest_checkpoint(output)
+    if resume is not None:
+        state = json.loads((resume / STATE_FILE).read_text(encoding="utf-8"))
+        step, losses = int(state["step"]), list(state["losses"])
+        pipe.load_adapters(resume)  # refuses a checkpoint of another base model
+    if step >= config.steps:
+        raise AmgError(f"{output}: already trained for {step} steps (asked for {config.steps}); "
+                       "ask for more steps to go on, or choose a new output folder")
+
+    cache, empty = _encode_dataset(pipe, dataset, report, cancel)
+    unet = pipe.unet
+    params = [p for p in unet.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
+    if resume is not None:
+        _load_optimizer(optimizer, resume)
+    schedule = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=config.warmup_steps,
+                             last_epoch=step - 1)  # resumed: the schedule goes on from `step`
+    unet, optimizer = accelerator.prepare(unet, optimizer)
+    unet.train()
+    noise_scheduler = pipe.scheduler
+    prediction = noise_scheduler.config.prediction_type
+    timesteps_total = noise_scheduler.config.num_train_timesteps
+    first, began = step, time.perf_counter()
+    last_checkpoint = resume
+    try:
+        while step < config.steps:
+            if cancel():
+                last_checkpoint = _checkpoint(pipe, optimizer, output, step, losses, config, dataset)
+                raise TrainingCancelled(step, last_checkpoint)
+            # Step k's draws (clips, noise, timesteps, dropout masks inside the UNet) depend on
+            # seed and k only, so a resumed run repeats exactly what an uninterrupted one does.
+            set_seed(config.seed * 1_000_003 + step)
+            g = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+            pick = torch.randint(len(cache), (config.batch_size,), generator=g).tolist()
+            z0 = torch.cat([cache[i]["video"] for i in pick])
+            z_a = torch.cat([cache[i]["condition"] for i in pick])
+            text = torch.cat([cache[i]["caption"] for i in pick])
+            drop_a = torch.rand(len(pick), generator=g) < config.condition_dropout
+            drop_t = torch.rand(len(pick), generator=g) < config.caption_dropout
+            z_a = torch.where(drop_a[:, None, None, None, None], torch.zeros_like(z_a), z_a)
+            text = torch.where(drop_t[:, None, None], empty.expand_as(text), text)
+            noise = torch.randn(z0.shape, generator=g)
+            t = torch.randint(timesteps_total, (len(pick),), generator=g)
+            device, dtype = pipe.device, pipe.unet.dtype
+            z0, z_a, text, noise, t = z0.to(device), z_a.to(device), text.to(device), noise.to(device), t.to(device)
+            z_t = noise_scheduler.add_noise(z0, noise, t)
+            target = noise if prediction == "epsilon" else noise_scheduler.get_velocity(z0, noise, t)
+            with accelerator.autocast():
+                pred = unet(torch.cat([z_t, z_a], dim=1).to(dtype), t, encoder_hidden_states=text.to(dtype),
+                            return_dict=False)[0]
+            loss = torch.nn.functional.mse_loss(pred.float(), target.float())
+            if not torch.isfinite(loss):
+                raise AmgError(f"training diverged at step {step + 1} (loss {loss.item()}); "
+                               f"lower the learning rate (now {config.learning_rate:g}) and resume")
+            accelerator.backward(loss)
+            accelerator.clip_grad_norm_(params, config.max_grad_norm)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            losses.append(round(float(loss.item()), 6))
+            rate = (time.perf_counter() - began) / (step - first)
+            report(TrainProgress("training", step, config.steps, losses[-1], rate * (config.steps - step)))
+            if step % config.checkpoint_every == 0 or step == config.steps:
+                last_checkpoint = _checkpoint(pipe, optimizer, output, step, losses, config, dataset)
+    finally:
+        unet.eval()
+    record = _record(step, losses, config, dataset)
+    pipe.save_adapters(output, record)
+    pipe.adapter_source, pipe.adapter_training = str(output), record
+    return TrainResult(output, step, losses, first, time.perf_counter() - start)
+
+
+def _encode_dataset(pipe, dataset: TrainingData, report, cancel) -> tuple[list[dict], torch.Tensor]:
+    """Per clip: video latents, avatar latents, caption embedding (computed once); and the
+    empty caption's embedding (for caption dropout)."""
+    clips = []
+    with torch.no_grad():
+        empty, _ = pipe.encode_prompt("", pipe.device, 1, False)
+        for i, clip in enumerate(dataset.clips):
+            if cancel():
+                raise TrainingCancelled(0, None)
+            video, condition = dataset.load(clip)
+            caption, _ = pipe.encode_prompt(clip.caption, pipe.device, 1, False)
+            clips.append({"video": pipe.encode_condition(video).cpu(), "condition": pipe.encode_condition(condition).cpu(),
+                          "caption": caption.cpu()})
+            report(TrainProgress("encoding clips", i + 1, len(dataset.clips)))
+    return clips, empty.cpu()
+
+
+def _record(step: int, losses: list[float], config: TrainConfig, dataset: TrainingData) -> TrainingRecord:
+    tail = losses[-20:]
+    return TrainingRecord(steps=step, dataset=str(dataset.root),
+                          notes=f"{len(dataset.clips)} clips of {dataset.frames} frames at "
+                                f"{dataset.width}x{dataset.height}; learning rate {config.learning_rate:g}",
+                          extra={"mean_loss_last_20": round(sum(tail) / len(tail), 6) if tail else math.nan,
+                                 "config": asdict(config)})
+
+
+def _checkpoint(pipe, optimizer, output: Path, step: int, losses: list[float], config: TrainConfig,
+                dataset: TrainingData) -> Path:
+    """Write OUTPUT/checkpoints/step-N (state JSON last), then drop the oldest beyond the limit."""
+    from safetensors.torch import save
+
+    folder = output / "checkpoints" / f"step-{step:08d}"
+    pipe.save_adapters(folder, _record(step, losses, config, dataset))
+    tensors, groups = _flatten_optimizer(optimizer)
+    atomic_write_bytes(folder / OPTIMIZER_FILE, save(tensors))
+    atomic_write_text(folder / STATE_FILE, json.dumps({"step": step, "losses": losses, "param_groups": groups,
+                                                       "config": asdict(config)}, indent=1) + "\n")
+    done = sorted((p for p in folder.parent.glob("step-*") if (p / STATE_FILE).is_file()),
+                  key=lambda p: int(p.name.removeprefix("step-")))
+    for old in done[:-config.keep_checkpoints]:
+        shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+def _flatten_optimizer(optimizer) -> tuple[dict[str, torch.Tensor], list[dict]]:
+    sd = optimizer.state_dict()
+    tensors = {f"{idx}.{k}": torch.as_tensor(v).detach().cpu().contiguous()
+               for idx, st in sd["state"].items() for k, v in st.items()}
+    groups = [{k: v for k, v in g.items()} for g in sd["param_groups"]]
+    return tensors, groups
+
+
+def _load_optimizer(optimizer, checkpoint: Path) -> None:
+    from safetensors.torch import load_file
+
+    path = checkpoint / OPTIMIZER_FILE
+    if not path.is_file():
+        raise AmgError(f"{checkpoint}: checkpoint has no {OPTIMIZER_FILE}; it cannot be resumed")
+    tensors = load_file(path)
+    groups = json.loads((checkpoint / STATE_FILE).read_text(encoding="utf-8"))["param_groups"]
+    state: dict[int, dict] = {}
+    for key, value in tensors.items():
+        idx, name = key.split(".", 1)
+        state.setdefault(int(idx), {})[name] = value
+    try:
+        optimizer.load_state_dict({"state": state, "param_groups": groups})
+    except (ValueError, KeyError) as e:
+        raise AmgError(f"{checkpoint}: optimiser state does not fit these adapters ({e})") from None
