@@ -21,6 +21,7 @@ FEATURES = {
     "model": ("amg.model", "load_pipeline", "video generation"),
     "prompts": ("amg.prompts", "decompose_prompt", "filling prompts from one sentence"),
     "eval": ("amg.eval", "evaluate_pair", "evaluation (CLIP score, Motion Fidelity)"),
+    "train": ("amg.train", "train", "preparing training data and fine-tuning"),
 }
 
 

@@ -51,14 +51,16 @@ class Job:
         return self.cancel_event.is_set()
 
     def report(self, step: int, total: int, seconds_left: float | None = None, message: str | None = None,
-               fraction: float | None = None) -> None:
-        """Progress callback handed to the engine."""
+               fraction: float | None = None, stop_if_cancelled: bool = True) -> None:
+        """Progress callback handed to the engine. It raises JobCancelled once Cancel was
+        pressed, unless the engine stops by itself (`stop_if_cancelled=False`: training
+        checks `should_cancel` and writes a checkpoint first)."""
         self.step, self.total, self.seconds_left = int(step), int(total), seconds_left
         if fraction is not None:
             self.fraction = min(max(float(fraction), 0.0), 1.0)
         if message:
             self.message = message
-        if self.cancel_event.is_set():
+        if stop_if_cancelled and self.cancel_event.is_set():
             raise JobCancelled()
 
 

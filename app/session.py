@@ -56,6 +56,8 @@ class Session:
     history: list[dict] = field(default_factory=list)
     #: The generation job this session started last (re-attached after a reload).
     job_id: str | None = None
+    #: The fine-tune job this session started last (Advanced tab).
+    train_job_id: str | None = None
     #: Person whose controls are shown in the Avatar and Motion tabs.
     selected: str = ""
     touched: float = field(default_factory=time.time)

@@ -8,6 +8,7 @@ import gradio as gr
 
 from amg.errors import AmgError
 from amg.scene import Scene
+from app import engine
 from app.api import ApiEndpoints
 from app.context import MAX_UPLOAD, AppConfig, Ctx, user_errors
 from app.session import confine_file_refs
@@ -81,7 +82,7 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
             with gr.Tab("Generate", id="generate"):
                 generate.build()
             with gr.Tab("Advanced", id="advanced"):
-                advanced.build()
+                advanced.build(generate.adapters)
         ApiEndpoints(ctx).build()
 
         tabs = (avatar, motion, camera, generate)
@@ -178,13 +179,18 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
                 note = "Welcome back: your scene is as you left it."
             return [s.id, s.id, *refresh_all(s), note]
 
-        demo.load(start, [client_box], [ctx.client, client_box, *scene_out], js=READ_CLIENT_JS,
-                  api_visibility="private", show_progress="hidden").then(
+        loaded = demo.load(start, [client_box], [ctx.client, client_box, *scene_out], js=READ_CLIENT_JS,
+                           api_visibility="private", show_progress="hidden")
+        loaded.then(
             None, [client_box], None, js=SAVE_CLIENT_JS).then(
             render, [ctx.client], preview_outputs, **previewing).then(
             build3d, [ctx.client], glb_out, show_progress="hidden").then(
             generate.watch, [ctx.client], [generate.status, *generate.result_outputs()],
             show_progress_on=[generate.result], concurrency_limit=None, api_visibility="private")
+        if engine.has("train"):  # a fine-tune started before a reload: follow it again
+            loaded.then(advanced.watch_training, [ctx.client], [advanced.train_status, advanced.train_result,
+                                                                advanced.use],
+                        concurrency_limit=None, api_visibility="private", show_progress="hidden")
 
     demo.ctx = ctx  # for tests and benchmarks: the server-side sessions and jobs
     return demo

@@ -342,3 +342,36 @@ def test_reload_reattaches_running_job_and_cancel_stops_it(page, app, browser):
     page.wait_for_function("() => document.querySelector('#job-status').innerText.includes('Cancelled')",
                            timeout=120_000)
     shot(page, "generate_cancelled")
+
+
+def test_prepare_a_clip_and_fine_tune_from_the_browser(page):
+    """Advanced tab: a video, a motion preset and a caption become a clip; a 3-step fine-tune
+    runs as a job and its adapters go to the Generate tab."""
+    video = SAMPLES / "video" / "mmhuman3d_single_person_demo.mp4"
+    if not video.exists():
+        pytest.skip(f"{video} is absent")
+    tab(page, "Advanced")
+    page.locator("#train-video input[type=file]").set_input_files(str(video))
+    pick_option(page, "train-preset", "wave")
+    pick_option(page, "train-size", "64x64")
+    for elem, value in (("train-frames", "8"), ("train-steps", "3"), ("train-every", "2")):
+        box = page.locator(f"#{elem} input[type=number]")
+        box.fill(value)
+        box.press("Enter")
+    page.fill("#train-caption textarea", "a man dribbling a basketball")
+    page.wait_for_timeout(500)
+    page.click("#train-add")
+    page.wait_for_function("() => document.querySelector('#train-summary').innerText.includes('1 clip of 8 frames')",
+                           timeout=120_000)
+    page.wait_for_selector("#train-clip-condition video", timeout=30_000)
+    assert "dribbling" in page.inner_text("#train-clips")
+    page.click("#train-start")
+    page.wait_for_function("() => document.querySelector('#train-status').innerText.includes('Done')",
+                           timeout=180_000)
+    assert "trained 3 steps" in page.inner_text("#train-result")
+    assert "random weights" in page.inner_text("#train-result")
+    shot(page, "advanced_trained")
+    page.click("#train-use")
+    tab(page, "Generate")
+    page.wait_for_function("() => document.querySelector('#adapters-folder textarea, #adapters-folder input')"
+                           ".value.includes('adapters')", timeout=30_000)

@@ -1,7 +1,9 @@
-"""Advanced tab: the home of preprocessing, training and evaluation, and what this install has."""
+"""Advanced tab: training data from videos, fine-tuning the adapters, evaluation, and what this install has."""
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -9,20 +11,33 @@ import gradio as gr
 from amg.errors import AmgError
 from app import engine
 from app.context import Ctx, user_errors
+from app.tabs.generate import POLL_S, status_html
 
-NOT_BUILT = ("**Preprocessing** (videos → clips → tracks → captions → avatar renders → dataset) and "
-             "**training** (LoRA fine-tuning of the video model on avatar/video pairs) are not part of this "
-             "version of AMG Studio: there is no engine for them yet, so this tab has no controls for them. "
-             "Generation works with the base weights or with adapters trained elsewhere "
-             "(Generate tab → AMG adapters folder).")
+SIZES = ["64x64", "128x128", "256x256", "320x320", "384x384", "512x512"]
+TRAINING_HELP = (
+    "**Training data.** Each clip is a video of people, the avatars performing the same motion (from a pose "
+    "estimator run on the video, such as TRACE, 4D-Humans, GVHMR or WHAM, whose output files the Motion tab "
+    "also imports, or a preset for synthetic pairs) and a caption. Clips are resampled to the dataset's size. "
+    "**Fine-tuning** trains the LoRA and avatar-condition weights on a dataset (the base model stays frozen); "
+    "cancelling keeps the last checkpoint and starting again resumes from it.")
+
+
+def _name(text: str, what: str) -> str:
+    name = (text or "").strip()
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", name):
+        raise AmgError(f"{what} {name!r}: use 1-40 letters, digits, - or _")
+    return name
 
 
 class AdvancedTab:
     def __init__(self, ctx: Ctx):
         self.ctx = ctx
 
-    def build(self) -> None:
-        gr.Markdown(NOT_BUILT, elem_id="advanced-not-built")
+    def build(self, generate_adapters: gr.Textbox | None = None) -> None:
+        if engine.has("train"):
+            self.build_training(generate_adapters)
+        else:
+            gr.Markdown(f"**Training unavailable:** {engine.missing('train')}")
         with gr.Accordion("Engine parts in this installation", open=False):
             gr.Dataframe(self.status_rows(), headers=["part", "status"], interactive=False, wrap=True)
         with gr.Accordion("Evaluate a generated video (CLIP score, Motion Fidelity Score)", open=True):
@@ -74,6 +89,184 @@ class AdvancedTab:
         self.use_last.click(use_last, [client], [self.generated, self.reference, self.prompt])
         self.run.click(evaluate, [self.generated, self.reference, self.prompt, self.tracker, self.clip_model],
                        [self.report], concurrency_id="heavy", concurrency_limit=1)
+
+    # ---- training data and fine-tuning ------------------------------------------------------
+    def build_training(self, generate_adapters) -> None:
+        ctx, client = self.ctx, self.ctx.client
+        gr.Markdown(TRAINING_HELP)
+        with gr.Accordion("Training data: add clips from videos", open=True):
+            with gr.Row():
+                self.dataset = gr.Textbox("dataset", label="Dataset name", elem_id="train-dataset")
+                self.frames = gr.Number(16, label="frames per clip (new dataset)", precision=0, minimum=1, maximum=128,
+                                        elem_id="train-frames")
+                self.size = gr.Dropdown(SIZES, value="256x256", label="size (new dataset)", elem_id="train-size")
+                self.fps = gr.Number(8, label="fps (new dataset)", minimum=1, maximum=60)
+            with gr.Row():
+                self.video = gr.Video(label="Video of the people", sources=["upload"], elem_id="train-video")
+                with gr.Column():
+                    self.motion_file = gr.File(label="Their motion (pose estimator output, BVH, AMASS...)",
+                                               elem_id="train-motion")
+                    self.motion_preset = gr.Dropdown([""] + self.preset_names(), value="",
+                                                     label="... or a motion preset (synthetic pairs)",
+                                                     elem_id="train-preset")
+                    self.camera = gr.Dropdown(self.camera_presets(), value="static", label="camera of the avatars")
+                    self.start = gr.Number(0, label="start (s into the video)", minimum=0)
+            self.caption = gr.Textbox(label="Caption (what the video shows)", elem_id="train-caption")
+            self.add = gr.Button("Add clip", variant="primary", elem_id="train-add")
+            self.summary = gr.Markdown(elem_id="train-summary")
+            self.clips = gr.Dataframe(headers=["clip", "caption", "video", "motion"], interactive=False,
+                                      wrap=True, elem_id="train-clips")
+            with gr.Row():
+                self.clip_video = gr.Video(label="Clip: video", interactive=False, elem_id="train-clip-video")
+                self.clip_condition = gr.Video(label="Clip: avatars", interactive=False,
+                                               elem_id="train-clip-condition")
+        with gr.Accordion("Fine-tune the adapters", open=True):
+            with gr.Row():
+                self.model = gr.Textbox("tiny-random", label="base model (hub id, local folder, tiny-random)",
+                                        elem_id="train-model")
+                self.steps = gr.Number(200, label="steps", precision=0, minimum=1, elem_id="train-steps")
+                self.lr = gr.Number(1e-4, label="learning rate", minimum=1e-7, maximum=0.1)
+                self.every = gr.Number(50, label="checkpoint every (steps)", precision=0, minimum=1,
+                                       elem_id="train-every")
+                self.adapters_name = gr.Textbox("adapters", label="adapters name")
+            with gr.Row():
+                self.train_go = gr.Button("Start fine-tuning", variant="primary", elem_id="train-start")
+                self.train_stop = gr.Button("Cancel", variant="stop", elem_id="train-cancel")
+            self.train_status = gr.HTML(elem_id="train-status")
+            self.train_result = gr.Markdown(elem_id="train-result")
+            self.use = gr.Button("Use these adapters in the Generate tab", interactive=False, elem_id="train-use")
+
+        def dataset_dir(s, name):
+            return s.subdir("datasets") / _name(name, "dataset name")
+
+        @user_errors
+        def add_clip(cid, name, frames, size, fps, video, motion_file, preset, camera, start, caption,
+                     progress=gr.Progress()):
+            from amg.train import PrepareConfig, TrainingData, prepare_clip
+            from app.training import dataset_summary
+
+            s = ctx.session(cid)
+            if not video:
+                raise AmgError("training clip: upload the video of the people first")
+            motion = motion_file or (preset or None)
+            if not motion:
+                raise AmgError("training clip: give the people's motion (a motion file or a preset)")
+            width, height = (int(v) for v in size.split("x"))
+            data = TrainingData.create(dataset_dir(s, name), frames=int(frames), width=width, height=height,
+                                       fps=float(fps))
+            progress(0.1, desc="preparing the clip")
+            clip = prepare_clip(data, Path(video), motion, caption,
+                                PrepareConfig(start=float(start or 0), camera=camera),
+                                progress=lambda msg: progress(0.5, desc=msg))
+            text, rows = dataset_summary(data)
+            return text, rows, str(clip.video_path(data.root)), str(clip.condition_path(data.root))
+
+        self.add.click(add_clip, [client, self.dataset, self.frames, self.size, self.fps, self.video,
+                                  self.motion_file, self.motion_preset, self.camera, self.start, self.caption],
+                       [self.summary, self.clips, self.clip_video, self.clip_condition],
+                       concurrency_id="heavy", concurrency_limit=1, api_visibility="private")
+
+        @user_errors
+        def show_dataset(cid, name):
+            from amg.train import TrainingData
+            from app.training import dataset_summary
+
+            folder = dataset_dir(ctx.session(cid), name)
+            if not (folder / "amg_dataset.json").exists():
+                return f"**{folder.name}**: no clips yet (the first added clip sets its size).", []
+            return dataset_summary(TrainingData.open(folder))
+
+        self.dataset.blur(show_dataset, [client, self.dataset], [self.summary, self.clips], api_visibility="private")
+
+        @user_errors
+        def start_training(cid, name, model, steps, lr, every, adapters_name):
+            from app.training import TrainSettings, run_training
+
+            s = ctx.session(cid)
+            current = ctx.jobs.get(s.train_job_id)
+            if current is not None and current.active:
+                raise AmgError("a fine-tune of this session is already running: wait for it or press Cancel")
+            folder = dataset_dir(s, name)
+            if not (folder / "amg_dataset.json").exists():
+                raise AmgError(f"dataset {name!r}: has no clips yet; add clips above first")
+            output = s.subdir("adapters") / _name(adapters_name, "adapters name")
+            settings = TrainSettings(model=(model or "").strip() or "tiny-random", steps=int(steps),
+                                     learning_rate=float(lr), checkpoint_every=int(every))
+            job = ctx.jobs.submit(lambda job: run_training(job, folder, output, settings, ctx.config.device),
+                                  owner=s.id, kind="train")
+            s.train_job_id = job.id
+            return status_html(f"Started (job {job.id[:8]}).", 0.0)
+
+        @user_errors
+        def stop_training(cid):
+            job = ctx.jobs.cancel(ctx.session(cid).train_job_id)
+            if job is None or job.status not in ("queued", "running"):
+                return status_html("Nothing is running.")
+            return status_html("Cancelling: a checkpoint is written after the current step.", job.fraction)
+
+        train_outputs = [self.train_status, self.train_result, self.use]
+        self.train_go.click(start_training, [client, self.dataset, self.model, self.steps, self.lr, self.every,
+                                             self.adapters_name], [self.train_status],
+                            api_visibility="private").success(
+            self.watch_training, [client], train_outputs, concurrency_limit=None, api_visibility="private")
+        self.train_stop.click(stop_training, [client], [self.train_status], concurrency_limit=None, queue=False,
+                              api_visibility="private")
+        if generate_adapters is not None:
+            def use(cid):
+                job = ctx.jobs.get(ctx.session(cid).train_job_id)
+                return job.result["adapters"] if job is not None and job.result else gr.skip()
+
+            self.use.click(use, [client], [generate_adapters], api_visibility="private")
+
+    def watch_training(self, cid):
+        """Follow the session's fine-tune until it ends (also on page load, to re-attach)."""
+        job = self.ctx.jobs.get(self.ctx.session(cid).train_job_id)
+        if job is None:
+            yield "", "", gr.update(interactive=False)
+            return
+        last = None
+        while job.active:
+            if job.status == "queued":
+                text = f"Waiting for a free worker: place {self.ctx.jobs.place_in_line(job)} in line."
+            else:
+                left = f", about {job.seconds_left:.0f} s left" if job.seconds_left is not None else ""
+                text = f"Fine-tuning: {job.message}{left}."
+            shown = status_html(text, job.fraction if job.status == "running" else None)
+            if shown != last:
+                yield shown, gr.skip(), gr.skip()
+                last = shown
+            time.sleep(POLL_S)
+        if job.status == "done":
+            r = job.result
+            losses = r["losses"]
+            tail = losses[-20:]
+            note = (" The base model has **random weights**: these adapters only fit it (a flow check)."
+                    if r["random_base"] else "")
+            yield (status_html(f"Done: {r['steps']} steps in {r['seconds']:.0f} s."),
+                   f"Adapters in `{r['adapters']}` (trained {r['steps']} steps, from step {r['resumed_from']}; "
+                   f"mean loss of the last {len(tail)} steps {sum(tail) / max(1, len(tail)):.4f}).{note}",
+                   gr.update(interactive=True))
+        elif job.status == "cancelled":
+            yield (status_html("Cancelled: the last checkpoint is kept; Start again to resume from it."),
+                   gr.skip(), gr.update(interactive=False))
+        else:
+            yield status_html(f"Failed: {job.error}"), gr.skip(), gr.update(interactive=False)
+
+    @staticmethod
+    def preset_names() -> list[str]:
+        if not engine.has("motion_library"):
+            return []
+        from amg.motion.library import preset_names
+
+        return preset_names()
+
+    @staticmethod
+    def camera_presets() -> list[str]:
+        if not engine.has("camera_presets"):
+            return ["static"]
+        from amg.camera.presets import PRESETS
+
+        return list(PRESETS)
 
     def status_rows(self) -> list[list[str]]:
         return [[name, why] for name, why in engine.status_table()]

@@ -69,7 +69,8 @@ class GenerateTab:
                     self.model = gr.Dropdown(MODEL_CHOICES, value="tiny-random", allow_custom_value=True,
                                              label="model (hub id, local folder, or tiny-random)",
                                              elem_id="model-choice", scale=2)
-                    self.adapters = gr.Textbox(label="AMG adapters folder (optional)", scale=2, max_lines=1)
+                    self.adapters = gr.Textbox(label="AMG adapters folder (optional)", scale=2, max_lines=1,
+                                               elem_id="adapters-folder")
                 with gr.Row():
                     self.go = gr.Button("Generate", variant="primary", elem_id="generate",
                                         interactive=engine.has("model"))
