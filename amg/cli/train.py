@@ -124,8 +124,9 @@ def run_train(args) -> int:
         for bar in bars.values():
             bar.close()
     mean = sum(result.losses[-20:]) / max(1, len(result.losses[-20:]))
-    print(f"trained {result.steps} steps (from step {result.resumed_from}) in {result.seconds:.1f} s; "
-          f"mean loss of the last 20 steps {mean:.4f}")
+    resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""
+    print(f"trained to step {result.steps} ({result.steps - result.resumed_from} steps this run{resumed}) in "
+          f"{result.seconds:.1f} s; mean loss of the last 20 steps {mean:.4f}")
     print(f"adapters in {result.output}: amg generate SCENE.json -o out.mp4 --model {args.model} "
           f"--adapters {result.output}")
     return 0

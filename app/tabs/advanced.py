@@ -242,9 +242,11 @@ class AdvancedTab:
             tail = losses[-20:]
             note = (" The base model has **random weights**: these adapters only fit it (a flow check)."
                     if r["random_base"] else "")
-            yield (status_html(f"Done: {r['steps']} steps in {r['seconds']:.0f} s."),
-                   f"Adapters in `{r['adapters']}` (trained {r['steps']} steps, from step {r['resumed_from']}; "
-                   f"mean loss of the last {len(tail)} steps {sum(tail) / max(1, len(tail)):.4f}).{note}",
+            done = (f"trained {r['steps']} steps" if not r["resumed_from"]
+                    else f"trained to step {r['steps']}, resumed at step {r['resumed_from']}")
+            yield (status_html(f"Done: step {r['steps']} reached in {r['seconds']:.0f} s."),
+                   f"Adapters in `{r['adapters']}` ({done}; mean loss of the last {len(tail)} steps "
+                   f"{sum(tail) / max(1, len(tail)):.4f}).{note}",
                    gr.update(interactive=True))
         elif job.status == "cancelled":
             yield (status_html("Cancelled: the last checkpoint is kept; Start again to resume from it."),
