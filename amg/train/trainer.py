@@ -103,7 +103,6 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
           should_cancel: Callable[[], bool] | None = None) -> TrainResult:
     """Train `pipe`'s adapters (an AMGPipeline with unfused adapters) on `dataset`."""
     from accelerate import Accelerator
-    from accelerate.utils import set_seed
     from diffusers.optimization import get_scheduler
 
     config = config or TrainConfig()
@@ -140,58 +139,62 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
                              last_epoch=step - 1)  # resumed: the schedule goes on from `step`
     unet, optimizer = accelerator.prepare(unet, optimizer)
     unet.train()
-    noise_scheduler = pipe.scheduler
-    prediction = noise_scheduler.config.prediction_type
-    timesteps_total = noise_scheduler.config.num_train_timesteps
     first, began = step, time.perf_counter()
-    last_checkpoint = resume
-    try:
-        while step < config.steps:
-            if cancel():
-                last_checkpoint = _checkpoint(pipe, optimizer, output, step, losses, config, dataset)
-                raise TrainingCancelled(step, last_checkpoint)
-            # Step k's draws (clips, noise, timesteps, dropout masks inside the UNet) depend on
-            # seed and k only, so a resumed run repeats exactly what an uninterrupted one does.
-            set_seed(config.seed * 1_000_003 + step)
-            g = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
-            pick = torch.randint(len(cache), (config.batch_size,), generator=g).tolist()
-            z0 = torch.cat([cache[i]["video"] for i in pick])
-            z_a = torch.cat([cache[i]["condition"] for i in pick])
-            text = torch.cat([cache[i]["caption"] for i in pick])
-            drop_a = torch.rand(len(pick), generator=g) < config.condition_dropout
-            drop_t = torch.rand(len(pick), generator=g) < config.caption_dropout
-            z_a = torch.where(drop_a[:, None, None, None, None], torch.zeros_like(z_a), z_a)
-            text = torch.where(drop_t[:, None, None], empty.expand_as(text), text)
-            noise = torch.randn(z0.shape, generator=g)
-            t = torch.randint(timesteps_total, (len(pick),), generator=g)
-            device, dtype = pipe.device, pipe.unet.dtype
-            z0, z_a, text, noise, t = z0.to(device), z_a.to(device), text.to(device), noise.to(device), t.to(device)
-            z_t = noise_scheduler.add_noise(z0, noise, t)
-            target = noise if prediction == "epsilon" else noise_scheduler.get_velocity(z0, noise, t)
-            with accelerator.autocast():
-                pred = unet(torch.cat([z_t, z_a], dim=1).to(dtype), t, encoder_hidden_states=text.to(dtype),
-                            return_dict=False)[0]
-            loss = torch.nn.functional.mse_loss(pred.float(), target.float())
-            if not torch.isfinite(loss):
-                raise AmgError(f"training diverged at step {step + 1} (loss {loss.item()}); "
-                               f"lower the learning rate (now {config.learning_rate:g}) and resume")
-            accelerator.backward(loss)
-            accelerator.clip_grad_norm_(params, config.max_grad_norm)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            losses.append(round(float(loss.item()), 6))
-            rate = (time.perf_counter() - began) / (step - first)
-            report(TrainProgress("training", step, config.steps, losses[-1], rate * (config.steps - step)))
-            if step % config.checkpoint_every == 0 or step == config.steps:
-                last_checkpoint = _checkpoint(pipe, optimizer, output, step, losses, config, dataset)
-    finally:
-        unet.eval()
+    # The caller's random state is left as it was (the app runs other work in this process).
+    with torch.random.fork_rng(devices=[pipe.device] if pipe.device.type == "cuda" else []):
+        try:
+            while step < config.steps:
+                if cancel():
+                    raise TrainingCancelled(step, _checkpoint(pipe, optimizer, output, step, losses, config, dataset))
+                losses.append(_train_step(pipe, unet, optimizer, schedule, accelerator, params, cache, empty,
+                                          config, step))
+                step += 1
+                rate = (time.perf_counter() - began) / (step - first)
+                report(TrainProgress("training", step, config.steps, losses[-1], rate * (config.steps - step)))
+                if step % config.checkpoint_every == 0 or step == config.steps:
+                    _checkpoint(pipe, optimizer, output, step, losses, config, dataset)
+        finally:
+            unet.eval()
     record = _record(step, losses, config, dataset)
     pipe.save_adapters(output, record)
     pipe.adapter_source, pipe.adapter_training = str(output), record
     return TrainResult(output, step, losses, first, time.perf_counter() - start)
+
+
+def _train_step(pipe, unet, optimizer, schedule, accelerator, params, cache, empty, config: TrainConfig,
+                step: int) -> float:
+    """One optimiser step; returns its loss. Its draws (clips, noise, timesteps, dropout, and the
+    dropout masks inside the UNet) depend on seed and step only, so a resumed run repeats
+    exactly what an uninterrupted one does."""
+    torch.manual_seed(config.seed * 1_000_003 + step)
+    g = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+    pick = torch.randint(len(cache), (config.batch_size,), generator=g).tolist()
+    z0 = torch.cat([cache[i]["video"] for i in pick])
+    z_a = torch.cat([cache[i]["condition"] for i in pick])
+    text = torch.cat([cache[i]["caption"] for i in pick])
+    drop_a = torch.rand(len(pick), generator=g) < config.condition_dropout
+    drop_t = torch.rand(len(pick), generator=g) < config.caption_dropout
+    z_a = torch.where(drop_a[:, None, None, None, None], torch.zeros_like(z_a), z_a)
+    text = torch.where(drop_t[:, None, None], empty.expand_as(text), text)
+    noise = torch.randn(z0.shape, generator=g)
+    t = torch.randint(pipe.scheduler.config.num_train_timesteps, (len(pick),), generator=g)
+    device, dtype = pipe.device, pipe.unet.dtype
+    z0, z_a, text, noise, t = z0.to(device), z_a.to(device), text.to(device), noise.to(device), t.to(device)
+    z_t = pipe.scheduler.add_noise(z0, noise, t)
+    target = noise if pipe.scheduler.config.prediction_type == "epsilon" else pipe.scheduler.get_velocity(z0, noise, t)
+    with accelerator.autocast():
+        pred = unet(torch.cat([z_t, z_a], dim=1).to(dtype), t, encoder_hidden_states=text.to(dtype),
+                    return_dict=False)[0]
+    loss = torch.nn.functional.mse_loss(pred.float(), target.float())
+    if not torch.isfinite(loss):
+        raise AmgError(f"training diverged at step {step + 1} (loss {loss.item()}); "
+                       f"lower the learning rate (now {config.learning_rate:g}) and resume")
+    accelerator.backward(loss)
+    accelerator.clip_grad_norm_(params, config.max_grad_norm)
+    optimizer.step()
+    schedule.step()
+    optimizer.zero_grad(set_to_none=True)
+    return round(float(loss.item()), 6)
 
 
 def _encode_dataset(pipe, dataset: TrainingData, report, cancel) -> tuple[list[dict], torch.Tensor]:
