@@ -42,14 +42,12 @@ def run_training(job: Job, dataset_dir: Path, output: Path, settings: TrainSetti
     pipe = load_pipeline(settings.model, device=device, fuse_adapters=False)
     config = TrainConfig(steps=settings.steps, learning_rate=settings.learning_rate,
                          checkpoint_every=settings.checkpoint_every, warmup_steps=min(50, settings.steps // 10))
-    losses: list[float] = []
 
     def on_progress(p):
         if p.stage == "encoding clips":
             job.report(p.step, p.total, None, f"encoding clips {p.step}/{p.total}", fraction=0.05 * p.step / p.total,
                        stop_if_cancelled=False)
         else:
-            losses.append(p.loss)
             job.report(p.step, p.total, p.seconds_left, f"step {p.step}/{p.total}, loss {p.loss:.4f}",
                        fraction=0.05 + 0.95 * p.step / p.total, stop_if_cancelled=False)
 

@@ -104,11 +104,15 @@ def prepare_clip(data: TrainingData, video: str | os.PathLike, motion: str | os.
     # Written in a hidden folder, renamed into clips/ when complete: a failure leaves no half clip.
     work = Path(tempfile.mkdtemp(dir=data.root, prefix=".partial-"))
     try:
-        source = str(motion)
-        if Path(motion).is_file():  # the clip keeps its own copy of the motion file
+        source, camera = str(motion), config.camera
+        # the clip keeps its own copies of the motion and camera files: it stays whole when moved
+        if Path(motion).is_file():
             source = f"motion{Path(motion).suffix.lower()}"
             shutil.copyfile(motion, work / source)
-        scene = _clip_scene(data, clip, source, people, config, work)
+        if Path(camera).is_file():
+            camera = f"camera{Path(camera).suffix.lower()}"
+            shutil.copyfile(config.camera, work / camera)
+        scene = _clip_scene(data, clip, source, camera, people, config, work)
         say(f"rendering the avatars of {Path(str(motion)).name}")
         condition = render_scene(scene).rgb
         say("writing the clip")
@@ -123,13 +127,14 @@ def prepare_clip(data: TrainingData, video: str | os.PathLike, motion: str | os.
     return clip
 
 
-def _clip_scene(data: TrainingData, clip: Clip, source: str, people: int, config: PrepareConfig, folder: Path):
-    """The scene of a clip: `people` people performing `source`, the clip's size and camera."""
+def _clip_scene(data: TrainingData, clip: Clip, source: str, camera: str, people: int, config: PrepareConfig,
+                folder: Path):
+    """The scene of a clip: `people` people performing `source`, seen by `camera` (a preset, or a
+    file in `folder`), at the clip's size."""
     from amg.scene import Scene
 
     prompts = list(config.person_prompts) + [""] * people
-    camera = ({"file": str(Path(config.camera).resolve())} if Path(config.camera).suffix
-              else {"preset": config.camera})
+    camera = {"file": camera} if (folder / camera).is_file() else {"preset": camera}
     scene = Scene.model_validate({
         "name": f"training clip {clip.id}",
         "people": [{"id": f"person{p + 1}", "avatar": {"prompt": prompts[p]},
