@@ -2,7 +2,8 @@
 
 The engine turns a Scene (people with avatars and motions, a camera path, prompts,
 render settings) into an avatar condition video, and a condition video plus a prompt
-into a generated video. It never imports the UI (`app`).
+into a generated video; it also turns videos of people into training clips and fine-tunes
+the video model's adapters on them (amg.train). It never imports the UI (`app`).
 """
 
 from pathlib import Path
