@@ -12,10 +12,15 @@ import subprocess
 from amg.errors import AmgError
 
 
-def run_command(command: str, what: str, timeout: float, **values) -> subprocess.CompletedProcess:
-    """Run `command` with `values` filled in; an AmgError names `what` when it fails."""
-    if "out" in values and "{out}" not in command:
+def check_command(command: str, what: str) -> None:
+    """Refuse a command template without {out}, where the program must write its result."""
+    if "{out}" not in command:
         raise AmgError(f"{what} command must contain {{out}}, where it writes its result")
+
+
+def run_command(command: str, what: str, timeout: float, **values) -> subprocess.CompletedProcess:
+    """Run `command` with `values` ({out} among them) filled in; an AmgError names `what` when it fails."""
+    check_command(command, what)
     try:
         args = [a.format(**values) for a in shlex.split(command)]
     except (KeyError, IndexError, ValueError) as e:

@@ -56,7 +56,7 @@ def test_prepared_clips_are_the_footage_and_its_avatars(dataset, video):
     lit = (cond.max(-1) > 40).mean(axis=(1, 2))
     assert (lit > 0.01).all() and (lit < 0.6).all()
     assert np.abs(np.diff(cond.astype(float), axis=0)).mean() > 0.1
-    scene = json.loads((again.clips[0].video_path(again.root).parent / "scene.json").read_text())
+    scene = json.loads((again.clips[0].folder(again.root) / "scene.json").read_text())
     assert scene["prompt"] == "a man dribbling a basketball" and scene["render"]["frames"] == 8
 
 
@@ -124,6 +124,14 @@ def test_cancel_then_resume_gives_the_uninterrupted_weights(dataset, tmp_path):
         train(_pipe(), dataset, tmp_path / "split", config, should_cancel=stop_after_3)
     assert info.value.step == 3 and latest_checkpoint(tmp_path / "split").name == "step-00000003"
     assert not (tmp_path / "split" / "amg_adapters.json").exists()
+    # stopped before a step of its own, a run writes nothing and points at what is there
+    with pytest.raises(TrainingCancelled) as info:
+        train(_pipe(), dataset, tmp_path / "split", config, should_cancel=lambda: True)
+    assert info.value.step == 3 and info.value.checkpoint.name == "step-00000003"
+    assert [p.name for p in (tmp_path / "split" / "checkpoints").iterdir()] == ["step-00000003"]
+    with pytest.raises(TrainingCancelled) as info:
+        train(_pipe(), dataset, tmp_path / "fresh", config, should_cancel=lambda: True)
+    assert info.value.checkpoint is None and not (tmp_path / "fresh" / "checkpoints").exists()
     resumed = train(_pipe(), dataset, tmp_path / "split", config)
     assert resumed.resumed_from == 3 and resumed.steps == 6
     a, b = read_adapter_tensors(tmp_path / "whole"), read_adapter_tensors(tmp_path / "split")

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
-
 #: Colour names -> sRGB in [0, 1].
 COLOURS = {
     "white": (0.93, 0.93, 0.92), "black": (0.06, 0.06, 0.07), "grey": (0.5, 0.5, 0.5), "gray": (0.5, 0.5, 0.5),
@@ -135,7 +133,7 @@ def parse_appearance(prompt: str) -> Appearance:
     height += sum(d for w, d in _HEIGHT_WORDS.items() if w in words)
     if re.search(r"\bshort\s+(man|woman|person|boy|girl|guy|lady)\b", prompt.lower()):
         height -= 0.15
-    pheno["height"] = float(np.clip(height, 0.0, 1.0))
+    pheno["height"] = min(1.0, max(0.0, height))
     app.phenotype = pheno
     app.long_hair = pheno.get("gender", 0.5) > 0.5 or "long" in words and "hair" in words
 

@@ -62,8 +62,9 @@ class CommandGenerator:
     """Runs an external program (no shell) that writes a motion file to {out}."""
 
     def __init__(self, command: str, timeout: float = 1800.0):
-        if "{out}" not in command:
-            raise AmgError("text-to-motion command must contain {out}, where it writes its motion file")
+        from amg.external import check_command
+
+        check_command(command, "text-to-motion")  # refused now, not after the user waited
         self.command, self.timeout = command, timeout
 
     def __call__(self, prompt: str, people: int, seconds: float) -> list[Motion]:

@@ -46,8 +46,12 @@ def write_mp4(frames: np.ndarray, path: str | os.PathLike, fps: float, quality: 
     return path
 
 
-def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
-    """(T, H, W, 3) uint8 frames and the fps of a video file."""
+def read_video(path: str | os.PathLike, times: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """(T, H, W, 3) uint8 frames and the fps of a video file.
+
+    With `times` (seconds, increasing), only the frame nearest each time is kept and reading
+    stops after the last one, so a long video never sits in memory whole.
+    """
     import imageio_ffmpeg
 
     path = Path(path)
@@ -57,9 +61,25 @@ def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
         reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
         meta = next(reader)
         w, h = meta["size"]
-        frames = [np.frombuffer(b, np.uint8).reshape(h, w, 3) for b in reader]
+        fps = float(meta.get("fps") or 0.0)
+        if times is None:
+            frames = [np.frombuffer(b, np.uint8).reshape(h, w, 3) for b in reader]
+        else:
+            wanted = np.round(np.asarray(times, dtype=np.float64) * fps).astype(int)
+            keep, read, wanted_set = {}, 0, set(wanted.tolist())
+            for i, b in enumerate(reader):
+                read = i + 1
+                if i in wanted_set:
+                    keep[i] = np.frombuffer(b, np.uint8).reshape(h, w, 3)
+                if i >= wanted[-1]:
+                    break
+            reader.close()
+            if wanted[-1] >= read:
+                raise AmgError(f"{path}: {read / fps:.2f} s long; frames up to {times[-1]:.2f} s are needed "
+                               "(ask for an earlier start or a shorter clip)")
+            frames = [keep[i] for i in wanted]
     except (RuntimeError, OSError, StopIteration, ValueError) as e:
         raise AmgError(f"{path}: cannot read as a video ({str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__})") from None
     if not frames:
         raise AmgError(f"{path}: holds no video frames")
-    return np.stack(frames), float(meta.get("fps") or 0.0)
+    return np.stack(frames), fps

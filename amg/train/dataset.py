@@ -37,11 +37,14 @@ class Clip:
     source: str = ""  # where the footage came from
     motion: str = ""  # where the motion came from
 
+    def folder(self, root: Path) -> Path:
+        return root / "clips" / self.id
+
     def video_path(self, root: Path) -> Path:
-        return root / "clips" / self.id / "video.mp4"
+        return self.folder(root) / "video.mp4"
 
     def condition_path(self, root: Path) -> Path:
-        return root / "clips" / self.id / "condition.mp4"
+        return self.folder(root) / "condition.mp4"
 
 
 @dataclass

@@ -5,8 +5,9 @@ them. AMG Studio ships no pose estimator (none whose weights may ship); it reads
 estimators write (TRACE, ROMP, 4D-Humans, GVHMR, WHAM: amg.motion.formats) and can run
 one as an external command. A clip is then:
 
-1. the footage from `start`, sampled at the dataset's fps, centre-cropped to its aspect
-   and resized to its size (frames the video lacks are an error, not padding);
+1. the footage from `start`, sampled at the dataset's fps (only those frames are decoded
+   and kept), centre-cropped to its aspect and resized to its size (frames the video lacks
+   are an error, not padding);
 2. the condition: a Scene with one person per motion, rendered at the same size, frame
    count and fps from the given camera (a preset or a camera file: use the camera your
    estimator reports, so the avatars overlay the people);
@@ -34,18 +35,6 @@ class PrepareConfig:
     camera: str = "static"        # a camera preset name, or a camera file (amg camera import formats)
     person_prompts: tuple[str, ...] = ()  # avatar prompt per person (default: neutral avatars)
     background: str = "#000000"
-
-
-def sample_frames(frames: np.ndarray, source_fps: float, count: int, fps: float, start: float,
-                  name: str) -> np.ndarray:
-    """`count` frames at `fps` from `start` seconds (nearest source frame)."""
-    times = start + np.arange(count) / fps
-    idx = np.round(times * source_fps).astype(int)
-    if idx[-1] >= len(frames):
-        have = len(frames) / source_fps
-        raise AmgError(f"{name}: {have:.2f} s long; a {count}-frame clip at {fps:g} fps from {start:g} s needs "
-                       f"{times[-1] + 1 / source_fps:.2f} s (use an earlier start, fewer frames or a lower fps)")
-    return frames[idx]
 
 
 def crop_resize(frames: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -92,15 +81,14 @@ def prepare_clip(data: TrainingData, video: str | os.PathLike, motion: str | os.
     if not caption:
         raise AmgError(f"{video.name}: a training clip needs a caption (what the video shows)")
     clip = Clip(id=clip_id or data.new_id(video.stem), caption=caption, source=str(video), motion=str(motion))
-    folder = clip.video_path(data.root).parent
+    folder = clip.folder(data.root)
     if folder.exists():
         raise AmgError(f"{folder}: a clip folder of that name exists already; choose another clip id")
     people = len(load_source(str(Path(motion).resolve()) if Path(motion).is_file() else str(motion)))
     say = progress or (lambda msg: None)
     say(f"reading {video.name}")
-    frames, source_fps = read_video(video)
-    clip_frames = crop_resize(sample_frames(frames, source_fps, data.frames, data.fps, config.start, str(video)),
-                              data.width, data.height)
+    frames, _ = read_video(video, times=config.start + np.arange(data.frames) / data.fps)
+    clip_frames = crop_resize(frames, data.width, data.height)
     # Written in a hidden folder, renamed into clips/ when complete: a failure leaves no half clip.
     work = Path(tempfile.mkdtemp(dir=data.root, prefix=".partial-"))
     try:

@@ -17,7 +17,6 @@ are written into OUTPUT itself, ready for `amg generate --adapters OUTPUT`.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import time
@@ -37,8 +36,8 @@ OPTIMIZER_FILE = "optimizer.safetensors"
 
 
 class TrainingCancelled(Exception):
-    """Raised when `should_cancel` asked to stop; the checkpoint of the last step is on disk
-    (`checkpoint` None: stopped before the first step, nothing to resume)."""
+    """Raised when `should_cancel` asked to stop; `checkpoint` is the newest one on disk, holding
+    the last finished step (None: stopped before any step was ever checkpointed)."""
 
     def __init__(self, step: int, checkpoint: Path | None):
         where = f"; resume from {checkpoint}" if checkpoint else ""
@@ -129,7 +128,10 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
         raise AmgError(f"{output}: already trained for {step} steps (asked for {config.steps}); "
                        "ask for more steps to go on, or choose a new output folder")
 
-    cache, empty = _encode_dataset(pipe, dataset, report, cancel)
+    encoded = _encode_dataset(pipe, dataset, report, cancel)
+    if encoded is None:  # cancelled while encoding: nothing new to save
+        raise TrainingCancelled(step, resume)
+    cache, empty = encoded
     unet = pipe.unet
     params = [p for p in unet.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
@@ -144,8 +146,10 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
     with torch.random.fork_rng(devices=[pipe.device] if pipe.device.type == "cuda" else []):
         try:
             while step < config.steps:
-                if cancel():
-                    raise TrainingCancelled(step, _checkpoint(pipe, optimizer, output, step, losses, config, dataset))
+                if cancel():  # a checkpoint of what this run did (none yet: the resumed one stands)
+                    saved = _checkpoint(pipe, optimizer, output, step, losses, config, dataset) if step > first \
+                        else resume
+                    raise TrainingCancelled(step, saved)
                 losses.append(_train_step(pipe, unet, optimizer, schedule, accelerator, params, cache, empty,
                                           config, step))
                 step += 1
@@ -197,15 +201,15 @@ def _train_step(pipe, unet, optimizer, schedule, accelerator, params, cache, emp
     return round(float(loss.item()), 6)
 
 
-def _encode_dataset(pipe, dataset: TrainingData, report, cancel) -> tuple[list[dict], torch.Tensor]:
+def _encode_dataset(pipe, dataset: TrainingData, report, cancel) -> tuple[list[dict], torch.Tensor] | None:
     """Per clip: video latents, avatar latents, caption embedding (computed once); and the
-    empty caption's embedding (for caption dropout)."""
+    empty caption's embedding (for caption dropout). None when cancelled."""
     clips = []
     with torch.no_grad():
         empty, _ = pipe.encode_prompt("", pipe.device, 1, False)
         for i, clip in enumerate(dataset.clips):
             if cancel():
-                raise TrainingCancelled(0, None)
+                return None
             video, condition = dataset.load(clip)
             caption, _ = pipe.encode_prompt(clip.caption, pipe.device, 1, False)
             clips.append({"video": pipe.encode_condition(video).cpu(), "condition": pipe.encode_condition(condition).cpu(),
@@ -219,7 +223,7 @@ def _record(step: int, losses: list[float], config: TrainConfig, dataset: Traini
     return TrainingRecord(steps=step, dataset=str(dataset.root),
                           notes=f"{len(dataset.clips)} clips of {dataset.frames} frames at "
                                 f"{dataset.width}x{dataset.height}; learning rate {config.learning_rate:g}",
-                          extra={"mean_loss_last_20": round(sum(tail) / len(tail), 6) if tail else math.nan,
+                          extra={"mean_loss_last_20": round(sum(tail) / len(tail), 6) if tail else None,
                                  "config": asdict(config)})
 
 
@@ -245,8 +249,7 @@ def _flatten_optimizer(optimizer) -> tuple[dict[str, torch.Tensor], list[dict]]:
     sd = optimizer.state_dict()
     tensors = {f"{idx}.{k}": torch.as_tensor(v).detach().cpu().contiguous()
                for idx, st in sd["state"].items() for k, v in st.items()}
-    groups = [{k: v for k, v in g.items()} for g in sd["param_groups"]]
-    return tensors, groups
+    return tensors, sd["param_groups"]
 
 
 def _load_optimizer(optimizer, checkpoint: Path) -> None:
