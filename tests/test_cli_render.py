@@ -66,3 +66,18 @@ def test_avatar_command_writes_glb(tmp_path):
     assert "height=0.90" in r.stdout
     r = amg("avatar", "a man", "-o", tmp_path / "bad.glb", "--age", "3")
     assert r.returncode == 2 and "age" in r.stderr and not (tmp_path / "bad.glb").exists()
+
+
+def test_render_passes_write_one_mp4_each(tmp_path):
+    from amg.render import read_video
+
+    out = tmp_path / "out.mp4"
+    r = amg("render", PRESETS_DIR / "scenes" / "two_people.json", "-o", out, "--frames", "3", "--width", "64",
+            "--height", "64", "--passes", "rgb,depth,pose,mask")
+    assert r.returncode == 0, r.stderr
+    for name in ("out.mp4", "out.depth.mp4", "out.pose.mp4", "out.mask.mp4"):
+        frames, _ = read_video(tmp_path / name)
+        assert frames.shape == (3, 64, 64, 3) and frames.max() > 100, name
+    r = amg("render", PRESETS_DIR / "scenes" / "two_people.json", "-o", tmp_path / "bad.mp4", "--passes", "rgb,normal")
+    assert r.returncode == 2 and "passes: normal; choose from rgb, depth, pose, mask" in r.stderr
+    assert not (tmp_path / "bad.mp4").exists()

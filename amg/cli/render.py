@@ -1,4 +1,8 @@
-"""`amg render SCENE.json -o out.mp4`: the scene's avatar condition video."""
+"""`amg render SCENE.json -o out.mp4 [--passes rgb,depth,pose,mask]`: the scene's condition videos.
+
+Each pass is its own MP4: the RGB avatars at OUTPUT, the others beside it as
+OUTPUT_STEM.depth.mp4, .pose.mp4, .mask.mp4 (see amg.render.passes).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,10 @@ def register(sub) -> None:
     p.add_argument("--fps", type=float, help="override render.fps")
     p.add_argument("--floor", action="store_true", help="draw the floor grid")
     p.add_argument("--masks", help="also write the per-person masks as an .npz")
+    p.add_argument("--passes", default="rgb",
+                   help="comma-separated control passes to write, each its own MP4: rgb (at OUTPUT), depth "
+                        "(near = bright), pose (OpenPose colours), mask (people white), pose+depth "
+                        "(default: rgb)")
     p.set_defaults(func=run)
 
 
@@ -22,19 +30,23 @@ def run(args) -> int:
     import numpy as np
 
     from amg.errors import AmgError
-    from amg.render import render_scene, write_mp4
     from amg.files import atomic_write_bytes
+    from amg.render import render_scene, write_mp4
+    from amg.render.passes import PASSES, check_passes, pass_paths, passes_from_render
     from amg.scene import Scene
 
     if not args.output.lower().endswith(".mp4"):
         raise AmgError(f"output {args.output!r}: must be an .mp4 file")
+    passes = check_passes(args.passes, PASSES + ("pose+depth",))
     scene = Scene.load(args.scene)
     if args.floor:
         scene.render.floor = True
     start = time.time()
     result = render_scene(scene, frames=args.frames, width=args.width, height=args.height, fps=args.fps,
                           progress=lambda msg: print(f"  {msg}..."))
-    write_mp4(result.rgb, args.output, result.fps)
+    paths = pass_paths(args.output, passes)
+    for name, frames in passes_from_render(result, passes).items():
+        write_mp4(frames, paths[name], result.fps)
     if args.masks:
         import io
 
@@ -42,6 +54,6 @@ def run(args) -> int:
         np.savez_compressed(buf, masks=result.masks, depth=result.depth, person_ids=np.array([p.id for p in scene.people]))
         atomic_write_bytes(args.masks, buf.getvalue())
     t, h, w = result.rgb.shape[:3]
-    print(f"wrote {args.output}: {t} frames {w}x{h} at {result.fps:g} fps, {len(scene.people)} people "
+    print(f"wrote {', '.join(str(p) for p in paths.values())}: {t} frames {w}x{h} at {result.fps:g} fps, {len(scene.people)} people "
           f"({time.time() - start:.2f} s)")
     return 0

@@ -27,7 +27,8 @@ _cache_lock = threading.Lock()
 class RenderResult:
     """rgb: (T, H, W, 3) uint8 condition frames; masks: (T, P, H, W) bool, person p's visible
     pixels; depth: (T, H, W) float32 metres (inf = background); cameras: one per frame;
-    joints: (P, T, 22, 3) world joints as the avatars perform them; fps of the frames."""
+    joints: (P, T, 22, 3) world joints as the avatars perform them; fps of the frames;
+    face_points: (P, T, 5, 3) world nose, right eye, left eye, right ear, left ear (head vertices)."""
 
     rgb: np.ndarray
     masks: np.ndarray
@@ -35,6 +36,7 @@ class RenderResult:
     cameras: list[Camera]
     joints: np.ndarray
     fps: float
+    face_points: np.ndarray | None = None
 
 
 def scene_avatars(scene: Scene) -> list:
@@ -76,7 +78,7 @@ def render_scene(
     say("building avatars")
     avatars = scene_avatars(scene)
     say("posing people")
-    meshes, ids, joints = [], [], []
+    meshes, ids, joints, face = [], [], [], []
     for i, (person, avatar) in enumerate(zip(scene.people, avatars)):
         motion = scene_motion(person, scene, frames, fps)
         posed = avatar.pose(motion)
@@ -84,6 +86,7 @@ def render_scene(
             meshes.append((verts, faces, colors))
             ids.append(i + 1)
         joints.append(posed.joints)
+        face.append(posed.meshes[0][0][:, _face_vertices(avatar)])  # the body mesh's head vertices
     joints = np.stack(joints)  # (P, T, 22, 3)
     cameras = scene_cameras(scene.camera, joints, width, height, fps=fps, resolve_path=scene.resolve_path)
     say("rasterising")
@@ -93,7 +96,18 @@ def render_scene(
         width, height, background=hex_to_rgb(settings.background), floor=settings.floor, mesh_ids=ids,
     )
     masks = out.ids[:, None] == np.arange(1, len(scene.people) + 1)[None, :, None, None]
-    return RenderResult(out.rgb, masks, out.depth, cameras, joints, float(fps))
+    return RenderResult(out.rgb, masks, out.depth, cameras, joints, float(fps), np.stack(face))
+
+
+def _face_vertices(avatar) -> np.ndarray:
+    """(5,) body-mesh vertex indices of the face points, found once per avatar."""
+    if "face_vertices" not in avatar.meta:
+        from amg.motion.motion import Motion
+        from amg.render.passes import face_vertex_indices
+
+        rest = avatar.pose(Motion.rest(1))
+        avatar.meta["face_vertices"] = face_vertex_indices(rest.meshes[0][0][0], rest.joints[0])
+    return avatar.meta["face_vertices"]
 
 
 def render_scene_to_mp4(scene: Scene, path: str | Path, **kwargs) -> tuple[Path, RenderResult]:
