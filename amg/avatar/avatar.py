@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from amg.avatar.appearance import Appearance, parse_appearance
-from amg.avatar.garments import skirt_faces, skirt_vertices
+from amg.avatar.garments import skirt_faces, skirt_vertices, transfer_skin_weights
+from amg.errors import AmgError
 from amg.motion import edit
 from amg.motion.motion import Motion
 from amg.motion.skeleton import PELVIS_HEIGHT
@@ -30,6 +31,32 @@ class PosedAvatar:
 
     meshes: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
     joints: np.ndarray
+
+
+@dataclass
+class SkinPart:
+    """One mesh of a skinned avatar, at the bind pose: vertices (V, 3), faces (F, 3),
+    weights and bones (V, K) into the avatar's skeleton, colours (V, 3) RGB in [0, 1]."""
+
+    name: str
+    vertices: np.ndarray
+    faces: np.ndarray
+    weights: np.ndarray
+    bones: np.ndarray
+    colors: np.ndarray
+
+
+@dataclass
+class SkinnedAvatar:
+    """An avatar performing a motion as skinned meshes on one skeleton (for export).
+
+    skeleton: the body's SkinnedBody (bone matrices over time, SMPL-X joint bones);
+    parts: the body and, for skirts and dresses, the skirt (weights transferred from the
+    body, so it follows the legs as a skinned garment rather than being rebuilt per frame).
+    """
+
+    skeleton: object  # amg.body.anny_body.SkinnedBody
+    parts: list[SkinPart]
 
 
 @dataclass
@@ -58,6 +85,22 @@ class Avatar:
             faces = skirt_faces(10, 40)
             meshes.append((verts, faces, np.tile(np.asarray(app.bottom, np.float32), (verts.shape[1], 1))))
         return PosedAvatar(meshes, joints)
+
+    def skin(self, motion: Motion) -> SkinnedAvatar:
+        """The avatar performing `motion` as skinned meshes; its skeleton's joints equal `pose(motion).joints`."""
+        if not hasattr(self.body, "skin"):
+            raise AmgError("animated export needs the built-in Anny body (its skeleton and skin weights ship with it); "
+                           "SMPL-X bodies cannot be exported as skinned meshes yet")
+        sk = self.body.skin(edit.scale_root(motion, self.body.pelvis_height() / PELVIS_HEIGHT))
+        parts = [SkinPart("body", sk.bind_vertices, sk.faces, sk.weights, sk.bones, self.colors)]
+        app = self.appearance
+        if app.lower in ("skirt", "dress"):
+            bind_joints = sk.bind[sk.joint_bones, :3, 3][None]  # (1, 22, 3)
+            verts = skirt_vertices(bind_joints, app.hem, self.waist_radius)[0]
+            weights, bones = transfer_skin_weights(verts, sk.bind_vertices, sk.weights, sk.bones, len(sk.names))
+            colors = np.tile(np.asarray(app.bottom, np.float32), (len(verts), 1))
+            parts.append(SkinPart("skirt", verts, skirt_faces(10, 40), weights, bones, colors))
+        return SkinnedAvatar(sk, parts)
 
     def export_glb(self, path, motion: Motion | None = None, frame: int = 0):
         """Write the avatar posed at `frame` of `motion` (rest pose if None) as GLB with vertex colours."""

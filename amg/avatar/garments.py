@@ -59,3 +59,30 @@ def skirt_vertices(
         out[:, r] = (centre[:, None] + rx[:, None, None] * np.cos(theta)[None, :, None] * lateral[:, None]
                      + rz * np.sin(theta)[None, :, None] * forward[:, None])
     return out.reshape(len(j), rings * segments, 3).astype(np.float32)
+
+
+def transfer_skin_weights(
+    points: np.ndarray,        # (N, 3) garment vertices at the bind pose
+    vertices: np.ndarray,      # (V, 3) body vertices at the bind pose
+    weights: np.ndarray,       # (V, K) body skin weights
+    bones: np.ndarray,         # (V, K) bone of each weight
+    num_bones: int,
+    neighbours: int = 8,
+    influences: int = 4,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Skin weights for a garment from the nearest body vertices (inverse-distance average).
+
+    Returns weights (N, influences) float32 summing to 1 and bones (N, influences) int.
+    """
+    from scipy.spatial import cKDTree
+
+    dist, idx = cKDTree(vertices).query(points, k=neighbours)  # (N, k)
+    w = 1.0 / np.maximum(dist, 1e-4)
+    w /= w.sum(1, keepdims=True)
+    dense = np.zeros((len(points), num_bones))
+    rows = np.repeat(np.arange(len(points)), neighbours * weights.shape[1])
+    np.add.at(dense, (rows, bones[idx].reshape(-1)), (w[..., None] * weights[idx]).reshape(-1))
+    top = np.argsort(-dense, axis=1)[:, :influences]
+    out = np.take_along_axis(dense, top, 1)
+    out /= np.maximum(out.sum(1, keepdims=True), 1e-12)
+    return out.astype(np.float32), top.astype(np.int64)

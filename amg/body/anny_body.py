@@ -31,6 +31,37 @@ class PosedBody:
     faces: np.ndarray
 
 
+@dataclass
+class SkinnedBody:
+    """A body as a skinned mesh and its skeleton over time (what glTF/FBX-style exporters need).
+
+    World Y up, metres. Linear blend skinning reproduces the posed vertices exactly:
+    v_t = sum_k weights[v, k] * poses[t, bones[v, k]] @ inv(bind[bones[v, k]]) @ bind_vertices[v].
+
+    bind_vertices: (V, 3) the mesh at the bind pose; faces: (F, 3) int32;
+    weights: (V, K) float32 skin weights (rows sum to 1); bones: (V, K) int bone per weight;
+    names: (B,) bone names; parents: (B,) parent bone, -1 for the root;
+    bind: (B, 4, 4) world matrix of every bone at the bind pose (rigid);
+    poses: (T, B, 4, 4) world matrix of every bone at every frame (rigid; child offsets fixed);
+    joint_bones: (22,) the bone whose origin is each SMPL-X body joint.
+    """
+
+    bind_vertices: np.ndarray
+    faces: np.ndarray
+    weights: np.ndarray
+    bones: np.ndarray
+    names: list[str]
+    parents: np.ndarray
+    bind: np.ndarray
+    poses: np.ndarray
+    joint_bones: np.ndarray
+
+    @property
+    def joints(self) -> np.ndarray:
+        """(T, 22, 3) SMPL-X body joints over time."""
+        return self.poses[:, self.joint_bones][..., :3, 3]
+
+
 class AnnyBody:
     """An Anny person with a fixed phenotype.
 
@@ -86,6 +117,31 @@ class AnnyBody:
         vertices = vertices.numpy() @ to_world
         joints = bone_poses[:, self._joint_bones, :3, 3].numpy() @ to_world
         return PosedBody(vertices.astype(np.float32), joints.astype(np.float32), self.faces)
+
+    @torch.no_grad()
+    def skin(self, motion: Motion) -> SkinnedBody:
+        """The same body as `pose(motion)` as a skinned mesh: bind pose, weights and bone matrices.
+
+        Anny's bind pose is its rest (A-)pose; bone matrices are Anny's bone poses moved into
+        the world frame (its Z-up axes rotated to Y up), so the bones keep their own axes.
+        """
+        params = self.bone_pose_parameters(motion)
+        _, bone_poses = self.model.get_bone_transforms(params, self._rest_bone_poses)
+        to_world = np.eye(4)
+        to_world[:3, :3] = SMPL_TO_ANNY.T  # column vectors: v_world = SMPL_TO_ANNY.T @ v_anny
+        bind = to_world @ self._rest_bone_poses[0].numpy().astype(np.float64)
+        poses = to_world @ bone_poses.numpy().astype(np.float64)
+        return SkinnedBody(
+            bind_vertices=(self._rest_vertices[0].numpy() @ SMPL_TO_ANNY).astype(np.float32),
+            faces=self.faces,
+            weights=self.model.vertex_bone_weights.numpy().astype(np.float32),
+            bones=self.model.vertex_bone_indices.numpy().astype(np.int64),
+            names=list(self.bone_labels),
+            parents=np.array(self.model.bone_parents, dtype=np.int64),
+            bind=bind,
+            poses=poses,
+            joint_bones=np.asarray(self._joint_bones, dtype=np.int64),
+        )
 
     def pelvis_height(self) -> float:
         """Height of the pelvis joint above the soles when this body stands in the rest pose."""
