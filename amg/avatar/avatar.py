@@ -95,11 +95,16 @@ class Avatar:
         parts = [SkinPart("body", sk.bind_vertices, sk.faces, sk.weights, sk.bones, self.colors)]
         app = self.appearance
         if app.lower in ("skirt", "dress"):
-            bind_joints = sk.bind[sk.joint_bones, :3, 3][None]  # (1, 22, 3)
-            verts = skirt_vertices(bind_joints, app.hem, self.waist_radius)[0]
-            weights, bones = transfer_skin_weights(verts, sk.bind_vertices, sk.weights, sk.bones, len(sk.names))
+            # The skirt as the renderer builds it at the first frame, weights from the nearest body
+            # vertices there, then un-skinned to the bind pose: exact at frame 0, following the legs after.
+            skin0 = sk.poses[0] @ np.linalg.inv(sk.bind)  # (B, 4, 4) bind -> frame 0
+            body0 = _skin(skin0, sk.bind_vertices, sk.weights, sk.bones)
+            verts0 = skirt_vertices(sk.joints[:1], app.hem, self.waist_radius)[0]
+            weights, bones = transfer_skin_weights(verts0, body0, sk.weights, sk.bones, len(sk.names))
+            blend = np.einsum("vk,vkij->vij", weights, skin0[bones])  # (N, 4, 4)
+            verts = np.einsum("vij,vj->vi", np.linalg.inv(blend), np.c_[verts0, np.ones(len(verts0))])[:, :3]
             colors = np.tile(np.asarray(app.bottom, np.float32), (len(verts), 1))
-            parts.append(SkinPart("skirt", verts, skirt_faces(10, 40), weights, bones, colors))
+            parts.append(SkinPart("skirt", verts.astype(np.float32), skirt_faces(10, 40), weights, bones, colors))
         return SkinnedAvatar(sk, parts)
 
     def export_glb(self, path, motion: Motion | None = None, frame: int = 0):
@@ -117,6 +122,12 @@ class Avatar:
         mesh = trimesh.util.concatenate(parts)
         atomic_write_bytes(path, mesh.export(file_type="glb"))
         return path
+
+
+def _skin(transforms: np.ndarray, vertices: np.ndarray, weights: np.ndarray, bones: np.ndarray) -> np.ndarray:
+    """Linear blend skinning: transforms (B, 4, 4), vertices (V, 3), weights and bones (V, K) -> (V, 3)."""
+    blend = np.einsum("vk,vkij->vij", weights, transforms[bones])
+    return np.einsum("vij,vj->vi", blend, np.c_[vertices, np.ones(len(vertices))])[:, :3]
 
 
 def resolve_appearance(spec: AvatarSpec, index: int = 0) -> Appearance:

@@ -69,7 +69,8 @@ def export_scene(
     if fmt not in FORMATS:
         raise AmgError(f"output {str(path)!r}: the scene exports as .glb or .gltf (glTF 2.0), got {path.suffix or 'no extension'!r}")
     settings = scene.render
-    frames, fps = frames or settings.frames, fps or settings.fps
+    frames = settings.frames if frames is None else frames
+    fps = settings.fps if fps is None else fps
     if not 1 <= frames <= 1000:
         raise AmgError(f"export frames must be between 1 and 1000, got {frames}")
     if not 0 < fps <= 120:
