@@ -1,7 +1,9 @@
 """`amg render SCENE.json -o out.mp4 [--passes rgb,depth,pose,mask]`: the scene's condition videos.
 
 Each pass is its own MP4: the RGB avatars at OUTPUT, the others beside it as
-OUTPUT_STEM.depth.mp4, .pose.mp4, .mask.mp4 (see amg.render.passes).
+OUTPUT_STEM.depth.mp4, .pose.mp4, .mask.mp4 (see amg.render.passes). With --frames-dir DIR
+every pass is also a numbered PNG sequence DIR/PASS/00000.png (depth as 16-bit PNG, one mask
+folder per person; see amg.render.frames).
 """
 
 from __future__ import annotations
@@ -23,10 +25,14 @@ def register(sub) -> None:
                    help="comma-separated control passes to write, each its own MP4: rgb (at OUTPUT), depth "
                         "(near = bright), pose (OpenPose colours), mask (people white), pose+depth "
                         "(default: rgb)")
+    p.add_argument("--frames-dir", help="also write every pass as numbered PNGs in DIR/PASS/00000.png "
+                                        "(depth 16-bit; per-person masks in DIR/mask.PERSON)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     import numpy as np
 
     from amg.errors import AmgError
@@ -38,6 +44,8 @@ def run(args) -> int:
     if not args.output.lower().endswith(".mp4"):
         raise AmgError(f"output {args.output!r}: must be an .mp4 file")
     passes = check_passes(args.passes, PASSES + ("pose+depth",))
+    if args.frames_dir and Path(args.frames_dir).exists() and not Path(args.frames_dir).is_dir():
+        raise AmgError(f"--frames-dir {args.frames_dir}: exists and is not a folder")
     scene = Scene.load(args.scene)
     if args.floor:
         scene.render.floor = True
@@ -45,8 +53,14 @@ def run(args) -> int:
     result = render_scene(scene, frames=args.frames, width=args.width, height=args.height, fps=args.fps,
                           progress=lambda msg: print(f"  {msg}..."))
     paths = pass_paths(args.output, passes)
-    for name, frames in passes_from_render(result, passes).items():
+    videos = passes_from_render(result, passes)
+    for name, frames in videos.items():
         write_mp4(frames, paths[name], result.fps)
+    if args.frames_dir:
+        from amg.render.frames import write_pass_sequences
+
+        folders = write_pass_sequences(result, videos, args.frames_dir, [p.id for p in scene.people])
+        print(f"wrote {len(result.rgb)} PNGs in each of {', '.join(str(f) for f in folders.values())}")
     if args.masks:
         import io
 

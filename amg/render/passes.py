@@ -95,18 +95,21 @@ def passes_from_render(result, passes=PASSES) -> dict[str, np.ndarray]:
 
 
 def depth_pass(depth: np.ndarray,  # (T, H, W) float metres along the view axis, inf = nothing
-               floor_value: int = 24) -> np.ndarray:
-    """(T, H, W, 3) uint8 grey: inverse depth mapped so the nearest surface of the clip is 255
-    and the farthest `floor_value`; nothing = 0. One normalisation for the whole clip."""
+               floor_value: int = 24, dtype=np.uint8) -> np.ndarray:
+    """(T, H, W, 3) grey: inverse depth mapped so the nearest surface of the clip is white (255,
+    or 65535 for dtype=np.uint16, the 16-bit PNGs of image sequences) and the farthest
+    `floor_value` (in 8-bit steps); nothing = 0. One normalisation for the whole clip."""
     depth = np.asarray(depth, np.float32)
     seen = np.isfinite(depth) & (depth > 0)
-    out = np.zeros(depth.shape, np.uint8)
+    out = np.zeros(depth.shape, dtype)
     if seen.any():
+        top = float(np.iinfo(dtype).max)
+        floor_value = floor_value * top / 255.0
         inv = np.zeros_like(depth)
         np.divide(1.0, depth, out=inv, where=seen)
         lo, hi = float(inv[seen].min()), float(inv[seen].max())
-        scale = (255.0 - floor_value) / max(hi - lo, 1e-12)
-        out[seen] = np.rint(floor_value + (inv[seen] - lo) * scale).astype(np.uint8)
+        scale = (top - floor_value) / max(hi - lo, 1e-12)
+        out[seen] = np.rint(floor_value + (inv[seen] - lo) * scale).astype(dtype)
     return np.repeat(out[..., None], 3, axis=-1)
 
 
