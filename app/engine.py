@@ -22,6 +22,7 @@ FEATURES = {
     "prompts": ("amg.prompts", "decompose_prompt", "filling prompts from one sentence"),
     "eval": ("amg.eval", "evaluate_pair", "evaluation (CLIP score, Motion Fidelity)"),
     "train": ("amg.train", "train", "preparing training data and fine-tuning"),
+    "export": ("amg.export", "export_scene", "exporting the scene as animated glTF (Blender)"),
 }
 
 

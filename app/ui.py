@@ -66,8 +66,13 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
                     scene_upload = gr.UploadButton("Open scene…", file_types=[".json"], elem_id="scene-upload",
                                                    size="md")
                     save = gr.Button("Save scene", elem_id="save-scene", size="md")
+                    # the whole scene as animated glTF for Blender: skinned people, floor, the scene camera
+                    export_glb = gr.Button("Export .glb", elem_id="export-glb", size="md",
+                                           visible=engine.has("export"))
             saved = gr.File(label="Saved scene", interactive=False, scale=2, height=80, elem_id="scene-file",
                             visible=False)
+            exported = gr.File(label="Scene for Blender (.glb)", interactive=False, scale=2, height=80,
+                               elem_id="scene-glb", visible=False)
         scene_note = gr.Markdown(elem_id="scene-note")
 
         avatar, motion, camera = AvatarTab(ctx), MotionTab(ctx), CameraTab(ctx)
@@ -150,11 +155,13 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
             confine_file_refs(scene, s.dir, path.name, "a file uploaded in this session (the current scene is unchanged)")
             return load_scene(s, scene, f"Opened **{path.name}**.")
 
+        def file_stem(s) -> str:
+            return "".join(c if c.isalnum() or c in "-_" else "_" for c in (s.scene.name or "scene"))[:40]
+
         @user_errors
         def save_scene(cid):
             s = ctx.session(cid)
-            stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in (s.scene.name or "scene"))[:40]
-            path = s.new_file("exports", stem, ".json")
+            path = s.new_file("exports", file_stem(s), ".json")
             s.scene.save(path)
             return gr.update(value=str(path), visible=True)
 
@@ -165,6 +172,16 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
                             show_progress="hidden").success(
             render, [ctx.client], preview_outputs, **previewing).then(build3d, [ctx.client], glb_out)
         save.click(save_scene, [ctx.client], [saved], api_visibility="private")
+
+        @user_errors
+        def export_scene_glb(cid, progress=gr.Progress()):
+            s = ctx.session(cid)
+            path = s.new_file("exports", file_stem(s), ".glb")
+            engine.get("export")(s.scene, path, progress=lambda msg: progress(None, desc=msg))
+            return gr.update(value=str(path), visible=True)
+
+        export_glb.click(export_scene_glb, [ctx.client], [exported], api_visibility="private",
+                         concurrency_id="preview", concurrency_limit=config.max_previews)
 
         def start(browser_cid):
             s = ctx.session(browser_cid)
