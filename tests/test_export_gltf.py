@@ -202,3 +202,29 @@ def test_blender_imports_people_animation_and_active_camera(exported, tmp_path):
     for (pos, rot), t in zip(out["poses"], (0, 7)):
         np.testing.assert_allclose(pos, to_blender @ render.cameras[t].c2w[:3, 3], atol=1e-4)
         np.testing.assert_allclose(rot, to_blender @ render.cameras[t].c2w[:3, :3], atol=1e-4)
+
+
+def test_smplx_people_export_on_their_55_joints(tmp_path, monkeypatch):
+    """A user's SMPL-X body (here a synthetic model file of the real shapes) exports skinned too."""
+    from amg.export import export_scene
+    from amg.motion.library import scene_motion
+    from amg.render import render_scene, scene_avatars
+    from amg.scene import Scene
+    from tests.smplx_synthetic import write_synthetic_smplx
+
+    model = tmp_path / "SMPLX_NEUTRAL.npz"
+    write_synthetic_smplx(model)
+    monkeypatch.setenv("AMG_SMPLX_MODEL", str(model))
+    scene = Scene.from_dict({"people": [{"id": "a", "avatar": {"body": "smplx", "prompt": "a man in a red shirt"},
+                                         "motion": {"source": "wave"}}],
+                             "render": {"frames": 4, "width": 64, "height": 64}})
+    export_scene(scene, tmp_path / "s.glb")
+    render = render_scene(scene)
+    posed = scene_avatars(scene)[0].pose(scene_motion(scene.people[0], scene, 4, 8.0))
+    g = GltfScene(tmp_path / "s.glb")
+    assert len(g.doc.skins[0].joints) == 55 and g.doc.nodes[g.doc.skins[0].joints[0]].name == "pelvis"
+    joint_nodes = g.doc.nodes[g.node_named("a")].extras["smplx_joint_nodes"]
+    for t in range(4):
+        joints = np.stack([g.world(n, t / 8)[:3, 3] for n in joint_nodes])
+        assert np.linalg.norm(joints - render.joints[0, t], axis=1).max() < 0.01
+        np.testing.assert_allclose(g.skin_vertices(g.node_named("a mesh"), t / 8)[0], posed.meshes[0][0][t], atol=2e-3)

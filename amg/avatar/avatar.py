@@ -89,8 +89,7 @@ class Avatar:
     def skin(self, motion: Motion) -> SkinnedAvatar:
         """The avatar performing `motion` as skinned meshes; its skeleton's joints equal `pose(motion).joints`."""
         if not hasattr(self.body, "skin"):
-            raise AmgError("animated export needs the built-in Anny body (its skeleton and skin weights ship with it); "
-                           "SMPL-X bodies cannot be exported as skinned meshes yet")
+            raise AmgError(f"{type(self.body).__name__}: this body has no skeleton to export")
         sk = self.body.skin(edit.scale_root(motion, self.body.pelvis_height() / PELVIS_HEIGHT))
         parts = [SkinPart("body", sk.bind_vertices, sk.faces, sk.weights, sk.bones, self.colors)]
         app = self.appearance

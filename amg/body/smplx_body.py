@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from amg.body.anny_body import PosedBody
+from amg.body.anny_body import PosedBody, SkinnedBody
 from amg.errors import AmgError
 from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
 
@@ -98,6 +98,50 @@ class SMPLXBody:
             left_hand_pose=torch.zeros(t, 45), right_hand_pose=torch.zeros(t, 45), expression=torch.zeros(t, 10),
         )
         return PosedBody(out.vertices.numpy(), out.joints[:, :22].numpy(), self.faces)
+
+    @torch.no_grad()
+    def skin(self, motion: Motion, max_influences: int = 8) -> SkinnedBody:
+        """The same body as `pose(motion)` as a skinned mesh on SMPL-X's 55 joints (mean shape).
+
+        Joints are exact; SMPL-X's pose-corrective blend shapes are left out (a glTF skin is
+        linear blend skinning), so vertices near bent joints differ from `pose` by up to a few cm.
+        """
+        from scipy.spatial.transform import Rotation
+        from smplx.joint_names import JOINT_NAMES
+
+        m = self.model
+        t = motion.num_frames
+        rest = m.v_template.numpy().astype(np.float64)  # (V, 3) the mean shape (betas and expression 0)
+        joints = m.J_regressor.numpy().astype(np.float64) @ rest  # (55, 3)
+        parents = m.parents.numpy().astype(np.int64).copy()
+        parents[0] = -1
+        n = len(parents)
+        full = np.zeros((t, n, 3))
+        full[:, 0] = motion.global_orient
+        full[:, 1:22] = motion.body_pose.reshape(t, 21, 3)
+        full = full.reshape(t, -1) + m.pose_mean.numpy()  # the hands' mean pose, as smplx adds it
+        rot = Rotation.from_rotvec(full.reshape(-1, 3)).as_matrix().reshape(t, n, 3, 3)
+        poses = np.zeros((t, n, 4, 4))
+        poses[..., 3, 3] = 1.0
+        for j in range(n):
+            local = np.zeros((t, 4, 4))
+            local[:, :3, :3] = rot[:, j]
+            local[:, :3, 3] = joints[j] - (joints[parents[j]] if parents[j] >= 0 else 0.0)
+            local[:, 3, 3] = 1.0
+            poses[:, j] = local if parents[j] < 0 else poses[:, parents[j]] @ local
+        poses[:, :, :3, 3] += (motion.transl - self._rest_pelvis)[:, None]
+        bind = np.tile(np.eye(4), (n, 1, 1))
+        bind[:, :3, 3] = joints
+        dense = m.lbs_weights.numpy().astype(np.float64)  # (V, 55)
+        k = int(min(max_influences, (dense > 0).sum(1).max()))
+        bones = np.argsort(-dense, axis=1)[:, :k]
+        weights = np.take_along_axis(dense, bones, 1)
+        weights /= weights.sum(1, keepdims=True)
+        return SkinnedBody(
+            bind_vertices=rest.astype(np.float32), faces=self.faces, weights=weights.astype(np.float32),
+            bones=bones.astype(np.int64), names=list(JOINT_NAMES[:n]), parents=parents, bind=bind, poses=poses,
+            joint_bones=np.arange(22),
+        )
 
     @functools.cached_property
     def rest_pose(self) -> PosedBody:
