@@ -140,6 +140,15 @@ class AMGScene:
             },
         }
 
+    @classmethod
+    def IS_CHANGED(cls, scene_preset=NONE, camera_preset=KEEP, scene="", **kwargs):
+        """A scene file edited on disk runs the node again (ComfyUI otherwise reuses the last output)."""
+        text = (scene or "").strip()
+        if text and not text.startswith("{"):
+            path = Path(text).expanduser()
+            return f"{path}:{path.stat().st_mtime_ns if path.is_file() else 'missing'}"
+        return ""
+
     def run(self, scene_preset=NONE, camera_preset=KEEP, scene="", people="", camera_params="", prompt="",
             width=0, height=0, frames=0, fps=0.0):
         s = build_scene(scene, scene_preset, people, camera_preset, camera_params, prompt, width, height, frames, fps)
@@ -171,13 +180,14 @@ class AMGRender:
     def run(self, scene, floor=False, mask_person=0):
         from amg.errors import AmgError
         from amg.render import render_scene
-        from amg.render.passes import passes_from_render
+        from amg.render.passes import overlay, passes_from_render
 
         if floor != scene.render.floor:
             scene = scene.model_copy(deep=True)
             scene.render.floor = bool(floor)
         result = render_scene(scene)
-        passes = passes_from_render(result, ("rgb", "depth", "pose", "pose+depth"))
+        passes = passes_from_render(result, ("rgb", "depth", "pose"))
+        passes["pose+depth"] = overlay(passes["pose"], passes["depth"])  # the engine's pose+depth, drawn once
         people = result.masks.shape[1]
         if mask_person > people:
             raise AmgError(f"mask_person {mask_person}: the scene has {people} people (0 = everyone)")

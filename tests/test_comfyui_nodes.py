@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import os
 import sys
 
 import numpy as np
@@ -89,6 +90,9 @@ def test_scene_node_builds_from_people_lines_json_and_file(nodes, tmp_path):
     scene.save(path)
     again, prompt, _, frames, fps = node.run("(none)", "(from the scene)", scene=str(path))
     assert again.model_dump() == scene.model_dump() and prompt == "two people in a park" and frames == 4
+    stamp = type(node).IS_CHANGED("(none)", "(from the scene)", scene=str(path))
+    os.utime(path, ns=(1, 1))
+    assert type(node).IS_CHANGED("(none)", "(from the scene)", scene=str(path)) != stamp  # an edited file reruns
     from_text, *_ = node.run("(none)", "(from the scene)", scene=scene.to_json(), fps=16.0)
     assert from_text.render.fps == 16.0
     json_node = nodes.NODE_CLASS_MAPPINGS["AMGSceneJSON"]()
