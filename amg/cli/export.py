@@ -32,6 +32,7 @@ def run(args) -> int:
     scene = Scene.load(args.scene)
     info = export_scene(scene, args.output, frames=args.frames, fps=args.fps, floor=not args.no_floor,
                         progress=lambda msg: print(f"  {msg}..."))
-    print(f"wrote {info.path}: {info.people} people, camera, {info.frames} frames at {info.fps:g} fps "
+    people = f"{info.people} {'person' if info.people == 1 else 'people'}"
+    print(f"wrote {info.path}: {people}, camera, {info.frames} frames at {info.fps:g} fps "
           f"({info.size / 1e6:.1f} MB, {info.seconds:.2f} s)")
     return 0
