@@ -236,7 +236,7 @@ def iter_frames(path: str | os.PathLike, times: np.ndarray | None = None, start:
                 w = wanted(next_index) if (times is not None or fps is not None) else None
                 while w is not None and prev is not None:
                     dur = float(prev[1].duration * tb) if getattr(prev[1], "duration", None) and tb else 1.0 / rate
-                    if w > prev[0] + max(dur, 1e-3) + 1e-6:
+                    if w >= prev[0] + max(dur, 1e-3) - 1e-6:  # past the last frame's display time
                         break
                     yield out(w, prev[1])
                     next_index += 1

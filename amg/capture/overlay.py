@@ -1,0 +1,87 @@
+"""Avatars over the video: how well a capture fits, seen at a glance.
+
+The captured motions are rendered through the captured camera with the project's own
+scene renderer (the same path a training clip's condition takes) and blended over the
+video's frames at the same times; each person is labelled with their number.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from amg.errors import AmgError
+
+#: one colour per person label (RGB), matching the avatar order
+LABEL_COLOURS = [(255, 80, 80), (80, 160, 255), (90, 220, 120), (255, 200, 60), (200, 110, 255),
+                 (255, 140, 200), (80, 230, 230), (240, 240, 240)]
+
+
+def render_size(width: int, height: int, max_side: int = 512) -> tuple[int, int]:
+    """The render size nearest the video's aspect with sides multiples of 8, at most `max_side`."""
+    s = max_side / max(width, height)
+    return max(16, int(round(width * s / 8)) * 8), max(16, int(round(height * s / 8)) * 8)
+
+
+def capture_scene(result, motion_file: str, camera_file: str, width: int, height: int,
+                  avatars: list[dict] | None = None, background: str = "#000000"):
+    """A Scene of the captured people (avatar specs optional) seen by the captured camera."""
+    from amg.scene import Scene
+
+    avatars = avatars or [{} for _ in range(result.num_people)]
+    return Scene.model_validate({
+        "name": "captured from video",
+        "people": [{"id": f"person{p}", "avatar": avatars[p],
+                    "motion": {"source": motion_file, "person": p, "loop": False}}
+                   for p in range(result.num_people)],
+        "camera": {"file": camera_file},
+        "render": {"width": width, "height": height, "frames": len(result.times), "fps": result.fps,
+                   "background": background, "floor": False},
+    })
+
+
+def overlay_frames(result, video: str | os.PathLike, max_side: int = 512, alpha: float = 0.65,
+                   avatars: list[dict] | None = None, labels: bool = True,
+                   progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """(T, H, W, 3) uint8 frames: the avatars blended over the video; and the avatar-only render."""
+    import cv2
+
+    from amg.render.scene_render import render_scene
+    from amg.render.video import read_video
+
+    w, h = render_size(result.width, result.height, max_side)
+    with tempfile.TemporaryDirectory(prefix="amg-overlay-") as tmp:
+        motion, camera = Path(tmp) / "motion.npz", Path(tmp) / "camera.json"
+        result.save(motion, camera=camera)
+        scene = capture_scene(result, str(motion), str(camera), w, h, avatars)
+        rendered = render_scene(scene, progress=progress)
+    frames, _ = read_video(video, times=result.times, max_side=max(w, h) * 2)
+    frames = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames])
+    mask = rendered.masks.any(1)[..., None]                      # (T, H, W, 1)
+    out = np.where(mask, (1 - alpha) * frames + alpha * rendered.rgb, frames).astype(np.uint8)
+    if labels:
+        sx, sy = w / result.width, h / result.height
+        for p in range(result.num_people):
+            colour = LABEL_COLOURS[p % len(LABEL_COLOURS)]
+            for i in range(len(out)):
+                kp = result.keypoints[p, i]
+                if not np.isfinite(kp[0, 0]):
+                    continue
+                x, y = int(kp[0, 0] * sx), int(max(kp[0, 1] * sy - 0.06 * h, 12))
+                cv2.putText(out[i], str(p), (x - 6, y), cv2.FONT_HERSHEY_SIMPLEX, 0.04 * h / 12, colour, 2,
+                            cv2.LINE_AA)
+    return out, rendered.rgb
+
+
+def render_overlay(result, video: str | os.PathLike, out: str | os.PathLike, max_side: int = 512,
+                   avatars: list[dict] | None = None, progress=None) -> Path:
+    """Write the overlay video (avatars over the footage, people numbered) as MP4."""
+    from amg.render.video import write_mp4
+
+    if not result.num_people:
+        raise AmgError("nothing to overlay: the capture holds no people")
+    frames, _ = overlay_frames(result, video, max_side=max_side, avatars=avatars, progress=progress)
+    return write_mp4(frames, out, result.fps)
