@@ -291,7 +291,7 @@ def motion_from_video(video: str | os.PathLike, config: CaptureConfig | None = N
                          [int(t.id) for t in kept], notes, timings)
 
 
-def plant_feet(motion, max_speed: float = 0.5, height: float = 0.05):
+def plant_feet(motion, max_speed: float = 0.6, height: float = 0.10):
     """Feet on the floor: no sole below y = 0 in any frame, and a planted foot (slow and
     within `height` of the lowest sole of the clip) resting on it, frame by frame; the
     body is moved vertically only, so jumps stay in the air and nothing slides."""
@@ -300,7 +300,7 @@ def plant_feet(motion, max_speed: float = 0.5, height: float = 0.05):
     from amg.motion import edit
 
     soles = edit.sole_heights(motion)                         # (T, 2)
-    feet = edit.joints(motion)[:, [10, 11]][..., [0, 2]]       # (T, 2, 2) horizontal foot positions
+    feet = edit.joints(motion)[:, [10, 11]]                    # (T, 2, 3) foot (ball) positions
     speed = np.zeros(soles.shape)
     if motion.num_frames > 1:
         v = np.linalg.norm(np.diff(feet, axis=0), axis=-1) * motion.fps

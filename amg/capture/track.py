@@ -1,11 +1,14 @@
 """Per-frame detections -> people with stable identities.
 
 Detections are matched to tracks by the Hungarian algorithm (scipy's linear_sum_assignment)
-on a cost mixing where each body keypoint is predicted to be (constant velocity, in units
-of the person's height) and how the person looks (colour histograms of the torso and legs).
-A track that misses frames waits `max_gap` seconds for its person to come back (a short
-occlusion, a crossing); one whose person reappears later still gets its id back when the
-appearance matches clearly. Everything else becomes a new track.
+on a negative log-likelihood mixing where each person's torso is predicted to be (a
+velocity fitted to the last sightings) and how the person looks (colour histograms of the
+torso and legs).
+The allowed position error grows with the frames a track has missed, so a person hidden
+by someone crossing in front is found again where they were, while the crosser's track
+(seen a frame ago, tightly predicted) keeps the crosser. After more than `max_gap` seconds
+away a person gets their id back only when their appearance matches clearly. Anything
+else becomes a new track.
 """
 
 from __future__ import annotations
@@ -15,15 +18,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from amg.capture.detect import BODY, L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER, Detection
+from amg.capture.detect import L_HIP, L_KNEE, L_SHOULDER, R_HIP, R_KNEE, R_SHOULDER, Detection
 
 
 @dataclass
 class TrackConfig:
-    max_gap: float = 1.0          # seconds a lost person may be missing and keep their id
-    max_cost: float = 1.0         # above this a detection is not that person
-    appearance_weight: float = 0.5
-    reid_cost: float = 0.35       # a person back after a long absence needs a clear appearance match
+    max_gap: float = 1.0          # seconds: a person missing longer needs a clear appearance match to keep their id
+    sigma: float = 0.05           # expected frame-to-frame position error, in person heights
+    sigma_growth: float = 0.03    # ... growing by this per missed frame (they may have moved)
+    appearance_scale: float = 0.3   # Hellinger distance between colour histograms worth one sigma
+    gate: float = 3.0             # a detection further than this many sigmas is not that person
+    reid_appearance: float = 0.35  # after a long absence: the appearance must be at least this close
 
 
 @dataclass
@@ -34,13 +39,18 @@ class Track:
     appearance: np.ndarray | None = None                    # running mean colour histogram
 
     def predict(self, frame: int) -> np.ndarray:
-        """(33, 2) keypoints predicted at `frame` (constant velocity over the last two)."""
-        last = self.detections[-1].keypoints[:, :2]
-        if len(self.frames) < 2 or self.frames[-1] - self.frames[-2] > 3:
+        """(2,) torso centre predicted at `frame`: the velocity of a line fitted to the last
+        few sightings (one noisy detection does not throw it), carried for at most two
+        frames, then held (someone hidden for long may have gone anywhere; the allowed
+        error grows instead)."""
+        last = self.detections[-1].centre
+        recent = [(f, d.centre) for f, d in zip(self.frames[-5:], self.detections[-5:]) if self.frames[-1] - f <= 8]
+        if len(recent) < 2:
             return last
-        prev = self.detections[-2].keypoints[:, :2]
-        step = (last - prev) / (self.frames[-1] - self.frames[-2])
-        return last + step * min(frame - self.frames[-1], 5)
+        f = np.array([r[0] for r in recent], float)
+        c = np.array([r[1] for r in recent])
+        velocity = np.polyfit(f - f[-1], c, 1)[0]  # (2,) pixels per frame
+        return last + velocity * min(frame - self.frames[-1], 2)
 
 
 def appearance(frame: np.ndarray, det: Detection, bins: int = 8) -> np.ndarray:
@@ -81,39 +91,45 @@ class Tracker:
         self.tracks: list[Track] = []
 
     def _cost(self, track: Track, frame: int, det: Detection, look: np.ndarray) -> float:
-        pred = track.predict(frame)
-        size = max(det.height_px, track.detections[-1].height_px, 1.0)
-        vis = np.minimum(det.keypoints[BODY, 2], track.detections[-1].keypoints[BODY, 2]) + 0.1
-        dist = np.linalg.norm(pred[BODY] - det.keypoints[BODY, :2], axis=-1) / size
-        motion = float((dist * vis).sum() / vis.sum())
-        return motion + self.config.appearance_weight * _appearance_distance(track.appearance, look)
+        """Negative log-likelihood that `det` is `track`'s person (inf: ruled out).
+
+        The position term is a Gaussian whose width grows with the frames the track has
+        missed: a detection far from a fresh track is ruled out (beyond 3 sigma), and
+        between two tracks that both fit, the recently seen one wins (its narrower
+        Gaussian is more likely), so a crosser keeps its id over the person it hides.
+        """
+        c = self.config
+        gap = frame - track.frames[-1]
+        app = _appearance_distance(track.appearance, look)
+        if gap > self.max_gap_frames and app > c.reid_appearance:
+            return np.inf
+        last = track.detections[-1]
+        size = max(det.height_px, last.height_px, 1.0)
+        sigma = min(c.sigma + c.sigma_growth * gap, 0.5)
+        moved = np.linalg.norm(track.predict(frame) - det.centre) / size
+        grown = abs(np.log(max(det.height_px, 1.0) / max(last.height_px, 1.0)))
+        z = (moved + 0.5 * grown) / sigma
+        if z > c.gate:
+            return np.inf
+        return 0.5 * z * z + 2.0 * np.log(sigma / c.sigma) + app / c.appearance_scale
 
     def update(self, frame_index: int, frame: np.ndarray, detections: list[Detection]) -> list[int]:
         """Assign this frame's detections; returns the track id of each."""
         looks = [appearance(frame, d) for d in detections]
-        live = [t for t in self.tracks if frame_index - t.frames[-1] <= self.max_gap_frames]
-        lost = [t for t in self.tracks if frame_index - t.frames[-1] > self.max_gap_frames]
         ids = [-1] * len(detections)
-        if live and detections:
-            cost = np.array([[self._cost(t, frame_index, d, a) for d, a in zip(detections, looks)] for t in live])
-            for r, c in zip(*linear_sum_assignment(cost)):
-                if cost[r, c] <= self.config.max_cost:
-                    ids[c] = live[r].id
-        for c, det in enumerate(detections):
-            if ids[c] >= 0:
-                continue
-            # someone back after a long absence: re-identify by appearance alone
-            taken = set(ids)
-            best = min(((_appearance_distance(t.appearance, looks[c]), t) for t in lost
-                        if t.appearance is not None and t.id not in taken), default=None, key=lambda x: x[0])
-            if best is not None and best[0] < self.config.reid_cost:
-                ids[c] = best[1].id
-            else:
+        if self.tracks and detections:
+            cost = np.array([[self._cost(t, frame_index, d, a) for d, a in zip(detections, looks)]
+                             for t in self.tracks])
+            gated = np.where(np.isfinite(cost), cost, 1e9)
+            for r, col in zip(*linear_sum_assignment(gated)):
+                if np.isfinite(cost[r, col]):
+                    ids[col] = self.tracks[r].id
+        for col, det in enumerate(detections):
+            if ids[col] < 0:
                 self.tracks.append(Track(len(self.tracks)))
-                ids[c] = self.tracks[-1].id
-        for c, det in enumerate(detections):
-            t = self.tracks[ids[c]]
+                ids[col] = self.tracks[-1].id
+            t = self.tracks[ids[col]]
             t.frames.append(frame_index)
             t.detections.append(det)
-            t.appearance = looks[c] if t.appearance is None else 0.9 * t.appearance + 0.1 * looks[c]
+            t.appearance = looks[col] if t.appearance is None else 0.9 * t.appearance + 0.1 * looks[col]
         return ids

@@ -1,4 +1,4 @@
-"""`amg motion import|export|list|search|joints|generate`: the motion library and motion files."""
+"""`amg motion import|export|list|search|joints|generate|from-video`: the motion library and motion files."""
 
 from __future__ import annotations
 
@@ -55,6 +55,21 @@ def register(sub) -> None:
                                      "{out} is where it writes joint positions (.npy)")
     q.add_argument("--fps", type=float, default=20.0, help="frame rate of generated joint positions")
     q.set_defaults(func=run_generate)
+
+    q = msub.add_parser("from-video", help="capture the motion of the people in a video (BlazePose, offline) "
+                                           "and the camera")
+    q.add_argument("video", help="video file (MP4, MOV, WebM, ...)")
+    q.add_argument("-o", "--output", required=True, help="output .npz (one person axis, first frame at --start)")
+    q.add_argument("--people", type=int, default=1, help="how many people to follow (the most visible first)")
+    q.add_argument("--start", type=float, default=0.0, help="seconds into the video")
+    q.add_argument("--end", type=float, help="seconds into the video (default: the end)")
+    q.add_argument("--fps", type=float, help="sampling rate (default: the video's, at most 30)")
+    q.add_argument("--focal-mm", type=float, help="35 mm-equivalent focal length of the camera (default: from the "
+                                                   "video's metadata, else 26 mm, a phone's main camera)")
+    q.add_argument("--camera-out", help="write the camera path here (AMG camera JSON; `amg camera export` "
+                                        "converts it)")
+    q.add_argument("--overlay", help="write a video of the avatars over the footage here (.mp4)")
+    q.set_defaults(func=run_from_video)
 
 
 def _load(source: str, fps: float | None = None):
@@ -201,4 +216,41 @@ def run_generate(args) -> int:
     source = motions[0].meta.get("preset") or "generated"
     print(f"wrote {args.output}: {len(motions)} person(s), {motions[0].num_frames} frames at "
           f"{motions[0].fps:g} fps (from {source})")
+    return 0
+
+
+def run_from_video(args) -> int:
+    from tqdm import tqdm
+
+    from amg.capture import CaptureConfig, motion_from_video
+    from amg.errors import AmgError
+
+    out = args.output
+    if not str(out).lower().endswith(".npz"):
+        raise AmgError(f"{out}: the motion is written as .npz")
+    config = CaptureConfig(people=args.people, start=args.start, end=args.end, fps=args.fps, focal_mm=args.focal_mm)
+    bar = tqdm(total=100, unit="%", desc="capturing", leave=False)
+
+    def progress(msg: str, frac: float) -> None:
+        bar.set_postfix_str(msg)
+        bar.n = int(frac * 100)
+        bar.refresh()
+
+    try:
+        result = motion_from_video(args.video, config, progress=progress)
+    finally:
+        bar.close()
+    result.save(out, camera=args.camera_out)
+    people = result.num_people
+    print(f"{out}: {people} {'person' if people == 1 else 'people'}, {len(result.times)} frames at "
+          f"{result.fps:g} fps from {result.times[0]:.2f} s ({result.timings['total']:.1f} s)")
+    for note in result.notes:
+        print(f"  {note}")
+    if args.camera_out:
+        print(f"{args.camera_out}: static camera, {result.width}x{result.height}")
+    if args.overlay:
+        from amg.capture.overlay import render_overlay
+
+        render_overlay(result, args.video, args.overlay)
+        print(f"{args.overlay}: avatars over the video")
     return 0
