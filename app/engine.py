@@ -23,6 +23,7 @@ FEATURES = {
     "eval": ("amg.eval", "evaluate_pair", "evaluation (CLIP score, Motion Fidelity)"),
     "train": ("amg.train", "train", "preparing training data and fine-tuning"),
     "export": ("amg.export", "export_scene", "exporting the scene as animated glTF (Blender)"),
+    "capture": ("amg.capture", "motion_from_video", "motion from video (BlazePose)"),
 }
 
 

@@ -49,6 +49,8 @@ class Session:
     motions: dict[str, str] = field(default_factory=dict)
     #: People in each uploaded motion file (files of pairs hold two).
     motion_people: dict[str, int] = field(default_factory=dict)
+    #: The last video captured in the Motion tab (app.capture.Captured), for "drive them in order".
+    last_capture: object | None = None
     #: Motion library: the presets the last search found (None: all) and the one picked.
     found: list[dict] | None = None
     picked: str | None = None

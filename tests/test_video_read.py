@@ -75,7 +75,7 @@ def test_refusals_name_the_file(tmp_path, samples_dir):
     assert (info.width, info.height, info.frames) == (32, 32, 6) and info.duration == pytest.approx(1.0)
     with pytest.raises(AmgError, match="past the end"):
         list(iter_frames(path, start=2.0, fps=6))
-    with pytest.raises(AmgError, match="six.mp4.*frames up to 1.50 s"):
+    with pytest.raises(AmgError, match="six.mp4: 1.00 s long.*frames up to 1.50 s"):
         read_video(path, times=np.array([0.5, 1.5]))
     for kw in ({"start": float("nan")}, {"start": -1.0}, {"fps": 0.0}, {"fps": float("inf")}):
         with pytest.raises(AmgError, match="six.mp4"):

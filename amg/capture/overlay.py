@@ -2,7 +2,8 @@
 
 The captured motions are rendered through the captured camera with the project's own
 scene renderer (the same path a training clip's condition takes) and blended over the
-video's frames at the same times; each person is labelled with their number.
+video's frames at the same times; each person is labelled with their number (1, 2, ...:
+person index + 1, as the app lists them).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def overlay_frames(result, video: str | os.PathLike, max_side: int = 512, alpha:
                 if not np.isfinite(kp[0, 0]):
                     continue
                 x, y = int(kp[0, 0] * sx), int(max(kp[0, 1] * sy - 0.06 * h, 12))
-                cv2.putText(out[i], str(p), (x - 6, y), cv2.FONT_HERSHEY_SIMPLEX, 0.04 * h / 12, colour, 2,
+                cv2.putText(out[i], str(p + 1), (x - 6, y), cv2.FONT_HERSHEY_SIMPLEX, 0.04 * h / 12, colour, 2,
                             cv2.LINE_AA)
     return out, rendered.rgb
 

@@ -10,17 +10,28 @@ def register(sub) -> None:
 
     d = sub.add_parser("data", help="training data: prepare clips from videos and their motion")
     dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    p = dsub.add_parser("prepare", help="add a clip (video + avatar video of its motion + caption) to a dataset",
+    p = dsub.add_parser("prepare", help="add clips (video + avatar video of its motion + caption) to a dataset",
                         description="Resample the video to the dataset's clip size, render the avatars of the "
-                                    "motion (a file from a pose estimator such as TRACE, 4D-Humans, GVHMR or WHAM, "
-                                    "or a preset) with the given camera, and add the pair with its caption.")
-    p.add_argument("video", help="video file of the people")
+                                    "people's motion with the camera, and add the pair with its caption. With no "
+                                    "--motion, every person is captured from the video itself (BlazePose, offline) "
+                                    "with the camera, and the avatars take the people's colours. A FOLDER of videos "
+                                    "is cut into consecutive clips; clips where a person is lost are dropped (reasons "
+                                    "in DATASET/prepare_log.jsonl) and a second run resumes.")
+    p.add_argument("video", help="video file of the people, or a folder of videos")
     p.add_argument("-o", "--output", required=True, help="dataset folder (created, or added to)")
-    p.add_argument("--caption", required=True, help="what the video shows (the training prompt)")
-    p.add_argument("--motion", help="motion of the people in the video: a motion file or a preset name")
+    p.add_argument("--caption", help="what the video shows (the training prompt)")
+    p.add_argument("--caption-command", help="an external captioner instead of/besides --caption: a command with "
+                                              "{video} {frame} (a PNG) {out} (it writes the caption text there); "
+                                              "also describes each person for their avatar")
+    p.add_argument("--motion", help="motion of the people in the video: a motion file or a preset name "
+                                    "(default: captured from the video)")
+    p.add_argument("--people", type=int, default=4, help="with the motion captured: follow up to this many people")
+    p.add_argument("--focal-mm", type=float, help="with the motion captured: the camera's 35 mm-equivalent focal "
+                                                  "length (default: from the video, else 26 mm)")
     p.add_argument("--estimator", help="instead of --motion, a pose estimator command with {video} and {out} "
                                        "(run without a shell; it writes a motion file to {out})")
-    p.add_argument("--camera", default="static", help="camera preset or camera file the avatars are seen from")
+    p.add_argument("--camera", default="static", help="camera preset or camera file the avatars are seen from "
+                                                      "(with --motion; a capture uses its own camera)")
     p.add_argument("--start", type=float, default=0.0, help="seconds into the video where the clip begins")
     p.add_argument("--frames", type=int, default=16, help="frames per clip for a new dataset (default 16)")
     p.add_argument("--size", default="256x256", help="WIDTHxHEIGHT for a new dataset (default 256x256)")
@@ -56,26 +67,55 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def prepare(args) -> int:
+    import math
     import shutil
 
     from amg.errors import AmgError
     from amg.train import PrepareConfig, TrainingData, prepare_clip
-    from amg.train.prepare import estimate_motion
+    from amg.train.dataset import INDEX
+    from amg.train.prepare import check_start, estimate_motion, prepare_folder
 
-    if bool(args.motion) == bool(args.estimator):
-        raise AmgError("give the people's motion with --motion FILE|PRESET, or a pose estimator with --estimator")
+    if args.motion and args.estimator:
+        raise AmgError("give the people's motion with --motion FILE|PRESET or a pose estimator with --estimator, "
+                       "not both (or neither: it is then captured from the video)")
+    if not (args.caption or "").strip() and not args.caption_command:
+        raise AmgError("give a caption (--caption TEXT) or a captioning command (--caption-command)")
+    if not (math.isfinite(args.fps) and 0 < args.fps <= 120):
+        raise AmgError(f"--fps must be a frame rate between 0 and 120, got {args.fps}")
+    check_start(args.start, "--start")
     width, height = _size(args.size)
-    data = TrainingData.create(args.output, frames=args.frames, width=width, height=height, fps=args.fps)
-    motion = estimate_motion(args.video, args.estimator) if args.estimator else args.motion
+    root = Path(args.output)
+    fresh = not (root / INDEX).exists()
+    existed = root.exists()
+    data = TrainingData.create(root, frames=args.frames, width=width, height=height, fps=args.fps)
+    config = PrepareConfig(start=args.start, camera=args.camera, max_people=args.people, focal_mm=args.focal_mm,
+                           captioner=args.caption_command)
+    motion = None
     try:
-        clip = prepare_clip(data, args.video, motion, args.caption, PrepareConfig(start=args.start, camera=args.camera),
-                            clip_id=args.id, progress=lambda msg: print(f"  {msg}"))
+        if Path(args.video).is_dir():
+            if args.motion or args.estimator:
+                raise AmgError(f"{args.video}: a folder of videos takes no --motion/--estimator (each clip is captured)")
+            added, dropped = prepare_folder(data, args.video, args.caption or "", config,
+                                            progress=lambda msg: print(f"  {msg}"))
+            print(f"{data.root}: {len(added)} clip(s) added, {len(dropped)} dropped (reasons in "
+                  f"{data.root / 'prepare_log.jsonl'}); now {len(data.clips)} clips")
+            return 0
+        motion = estimate_motion(args.video, args.estimator) if args.estimator else args.motion
+        clip = prepare_clip(data, args.video, motion, args.caption or "", config, clip_id=args.id,
+                            progress=lambda msg: print(f"  {msg}"))
     finally:
-        if args.estimator:
+        if args.estimator and motion is not None:
             shutil.rmtree(Path(motion).parent, ignore_errors=True)
+        if fresh and not data.clips and not Path(args.video).is_dir():
+            # a failed first preparation leaves no empty dataset behind (a folder run keeps its log of reasons)
+            (root / INDEX).unlink(missing_ok=True)
+            if not existed and root.is_dir() and not any(root.iterdir()):
+                root.rmdir()
     n = len(data.clips)
     print(f"added clip {clip.id!r} to {data.root}: now {n} clip{'s' if n != 1 else ''} of {data.frames} frames at "
           f"{data.width}x{data.height}, {data.fps:g} fps")
+    if clip.motion == "captured from the video":
+        print(f"  avatars over the footage: {clip.folder(data.root) / 'overlay.mp4'}")
     return 0
 
 

@@ -242,8 +242,8 @@ def iter_frames(path: str | os.PathLike, times: np.ndarray | None = None, start:
                     next_index += 1
                     w = wanted(next_index)
                 if times is not None and w is not None:
-                    decoded = f"{prev[0] + 1.0 / rate:.2f} s" if prev is not None else "no frames"
-                    raise AmgError(f"{path}: {decoded} of video could be decoded; frames up to {times[-1]:.2f} s "
+                    decoded = f"{prev[0] + 1.0 / rate:.2f} s long" if prev is not None else "holds no frames"
+                    raise AmgError(f"{path}: {decoded} (as far as it decodes); frames up to {times[-1]:.2f} s "
                                    "are needed (ask for an earlier start or a shorter clip; or the file is truncated)")
             if not yielded[0]:
                 if count == 0:

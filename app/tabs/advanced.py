@@ -9,15 +9,17 @@ from pathlib import Path
 import gradio as gr
 
 from amg.errors import AmgError
-from app import engine
+from app import capture, engine
 from app.context import Ctx, user_errors
 from app.tabs.generate import POLL_S, status_html
 
 SIZES = ["64x64", "128x128", "256x256", "320x320", "384x384", "512x512"]
 TRAINING_HELP = (
-    "**Training data.** Each clip is a video of people, the avatars performing the same motion (from a pose "
-    "estimator run on the video, such as TRACE, 4D-Humans, GVHMR or WHAM, whose output files the Motion tab "
-    "also imports, or a preset for synthetic pairs) and a caption. Clips are resampled to the dataset's size. "
+    "**Training data.** Each clip is a video of people, the avatars performing the same motion and a caption. "
+    "Give the video alone and every person in it is captured here (BlazePose; the camera is taken as static), "
+    "their avatars coloured like them; the overlay beside the clip shows how well the avatars fit before you "
+    "train. Or give their motion: a pose estimator's output (TRACE, 4D-Humans, GVHMR, WHAM...) or a preset for "
+    "synthetic pairs. Clips are resampled to the dataset's size; a clip where a person is lost is refused. "
     "**Fine-tuning** trains the LoRA and avatar-condition weights on a dataset (the base model stays frozen); "
     "cancelling keeps the last checkpoint and starting again resumes from it.")
 
@@ -104,12 +106,15 @@ class AdvancedTab:
             with gr.Row():
                 self.video = gr.Video(label="Video of the people", sources=["upload"], elem_id="train-video")
                 with gr.Column():
-                    self.motion_file = gr.File(label="Their motion (pose estimator output, BVH, AMASS...)",
+                    self.motion_file = gr.File(label="Their motion (optional: empty = captured from the video; "
+                                                     "or a pose estimator's output, BVH, AMASS...)",
                                                elem_id="train-motion")
                     self.motion_preset = gr.Dropdown([""] + self.preset_names(), value="",
                                                      label="... or a motion preset (synthetic pairs)",
                                                      elem_id="train-preset")
-                    self.camera = gr.Dropdown(self.camera_presets(), value="static", label="camera of the avatars")
+                    self.camera = gr.Dropdown(self.camera_presets(), value="static",
+                                              label="camera of the avatars (with a motion given; a capture uses "
+                                                    "the video's)")
                     self.start = gr.Number(0, label="start (s into the video)", minimum=0)
             self.caption = gr.Textbox(label="Caption (what the video shows)", elem_id="train-caption")
             self.add = gr.Button("Add clip", variant="primary", elem_id="train-add")
@@ -120,6 +125,8 @@ class AdvancedTab:
                 self.clip_video = gr.Video(label="Clip: video", interactive=False, elem_id="train-clip-video")
                 self.clip_condition = gr.Video(label="Clip: avatars", interactive=False,
                                                elem_id="train-clip-condition")
+                self.clip_overlay = gr.Video(label="Clip: avatars over the video (captured clips)",
+                                             interactive=False, elem_id="train-clip-overlay")
         with gr.Accordion("Fine-tune the adapters", open=True):
             with gr.Row():
                 self.model = gr.Textbox("tiny-random", label="base model (hub id, local folder, tiny-random)",
@@ -149,21 +156,24 @@ class AdvancedTab:
             if not video:
                 raise AmgError("training clip: upload the video of the people first")
             motion = motion_file or (preset or None)
-            if not motion:
-                raise AmgError("training clip: give the people's motion (a motion file or a preset)")
+            if motion is None and capture.unavailable():
+                raise AmgError(f"training clip: give the people's motion (a motion file or a preset); capturing it "
+                               f"from the video is unavailable: {capture.unavailable()}")
             width, height = (int(v) for v in size.split("x"))
             data = TrainingData.create(dataset_dir(s, name), frames=int(frames), width=width, height=height,
                                        fps=float(fps))
-            progress(0.1, desc="preparing the clip")
+            progress(0.1, desc="capturing the people" if motion is None else "preparing the clip")
             clip = prepare_clip(data, Path(video), motion, caption,
                                 PrepareConfig(start=float(start or 0), camera=camera),
                                 progress=lambda msg: progress(0.5, desc=msg))
             text, rows = dataset_summary(data)
-            return text, rows, str(clip.video_path(data.root)), str(clip.condition_path(data.root))
+            overlay = clip.folder(data.root) / "overlay.mp4"
+            return (text, rows, str(clip.video_path(data.root)), str(clip.condition_path(data.root)),
+                    str(overlay) if overlay.is_file() else None)
 
         self.add.click(add_clip, [client, self.dataset, self.frames, self.size, self.fps, self.video,
                                   self.motion_file, self.motion_preset, self.camera, self.start, self.caption],
-                       [self.summary, self.clips, self.clip_video, self.clip_condition],
+                       [self.summary, self.clips, self.clip_video, self.clip_condition, self.clip_overlay],
                        concurrency_id="heavy", concurrency_limit=1, api_visibility="private")
 
         @user_errors

@@ -1,4 +1,5 @@
-"""Motion tab: the preset library (search, thumbnails, credits), uploads, and per-person editing."""
+"""Motion tab: the preset library (search, thumbnails, credits), uploads, motion from a video, and
+per-person editing."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from pathlib import Path
 import gradio as gr
 
 from amg.errors import AmgError
-from amg.scene import MotionRef, Person, Placement
-from app import engine
+from amg.scene import CameraRef, MotionRef, Person, Placement
+from app import capture, engine
 from app.context import Ctx, user_errors
 from app.session import Session
 from app.tabs.avatar import with_people
@@ -112,6 +113,7 @@ class MotionTab:
                             self.assign_upload = gr.Button("Assign to the person", scale=1, elem_id="assign-upload")
                     else:
                         gr.Markdown(f"**Unavailable:** {engine.missing('motion_import')}")
+                self.build_capture()
             with gr.Column(scale=2):
                 self.people = gr.Dropdown(label="Person", choices=[], elem_id="motion-person")
                 self.current = gr.Markdown(elem_id="motion-current")
@@ -131,6 +133,31 @@ class MotionTab:
                                       elem_id="motion-preview")
                 self.sketch = gr.Image(label="From above", type="pil", interactive=False, height=220)
                 self.status = gr.Markdown()
+
+    def build_capture(self) -> None:
+        """Motion from a video: upload, capture (BlazePose, offline), see the people over it."""
+        self.capture_unavailable = capture.unavailable()
+        with gr.Accordion("Motion from a video", open=False, elem_id="capture"):
+            if self.capture_unavailable:
+                gr.Markdown(f"**Unavailable:** {self.capture_unavailable}")
+                return
+            gr.Markdown("Upload a video of people: each person's motion and the camera are captured (BlazePose, "
+                        "on this machine). The overlay shows the avatars over the video, numbered; then assign "
+                        "a captured person to each avatar (the list above, or all in order below). The camera is "
+                        "taken as static; the focal length is assumed (26 mm, a phone) unless you give it.")
+            self.cap_video = gr.Video(label="Video of people", sources=["upload"], elem_id="capture-video")
+            with gr.Row():
+                self.cap_people = gr.Number(1, label="people", precision=0, minimum=1, maximum=4)
+                self.cap_start = gr.Number(0, label="start (s)", minimum=0)
+                self.cap_end = gr.Number(0, label="end (s, 0 = to the end)", minimum=0)
+                self.cap_focal = gr.Number(0, label="focal length (mm, 35 mm equiv.; 0 = assume)", minimum=0)
+            self.cap_go = gr.Button("Capture the motion", variant="primary", elem_id="capture-go")
+            self.cap_status = gr.Markdown(elem_id="capture-status")
+            self.cap_overlay = gr.Video(label="The captured people over the video", interactive=False,
+                                        autoplay=True, loop=True, elem_id="capture-overlay")
+            with gr.Row():
+                self.cap_camera = gr.Checkbox(True, label="see them through the video's camera")
+                self.cap_assign = gr.Button("Drive the scene's people with them, in order", elem_id="capture-assign")
 
     def outputs(self) -> list:
         out = [self.people, self.current, self.start, self.end, self.speed, self.loop, self.mirror,
@@ -320,7 +347,57 @@ class MotionTab:
             self.assign_upload.click(assign_upload, [client, self.uploads], refresh_outputs).then(
                 render, [client], motion_preview, **previewing)
 
+        if not self.capture_unavailable and engine.has("motion_import"):
+            @user_errors
+            def run_capture(cid, video, people, start, end, focal, progress=gr.Progress()):
+                if not video:
+                    raise AmgError("motion from a video: upload a video first")
+                s = ctx.session(cid)
+                done = capture.capture_video(s, Path(video), int(people or 1), float(start or 0),
+                                             float(end or 0) or None, float(focal or 0) or None,
+                                             progress=lambda frac, msg: progress(frac, desc=msg))
+                s.last_capture = done
+                choices = self.upload_choices(s)
+                pick = done.name if done.people == 1 else f"{done.name} :: person 1"
+                return done.summary, str(done.overlay), gr.update(choices=choices, value=pick)
+
+            @user_errors
+            def assign_captured(cid, use_camera):
+                s = ctx.session(cid)
+                done = s.last_capture
+                if done is None or done.name not in s.motions:
+                    raise AmgError("motion from a video: capture a video first")
+                with s.lock:
+                    self.assign_capture(s, done, bool(use_camera))
+                    s.save()
+                return refresh_all(s)
+
+            self.cap_go.click(run_capture, [client, self.cap_video, self.cap_people, self.cap_start, self.cap_end,
+                                            self.cap_focal], [self.cap_status, self.cap_overlay, self.uploads],
+                              concurrency_id="heavy", concurrency_limit=1, api_visibility="private")
+            self.cap_assign.click(assign_captured, [client, self.cap_camera], refresh_outputs).then(
+                render, [client], motion_preview, **previewing)
+
     # ---- engine calls --------------------------------------------------------------------
+    def assign_capture(self, s: Session, done, use_camera: bool) -> None:
+        """Captured person k drives the scene's person k (people added when missing), where
+        they were in the video (no placement offset), optionally seen by the video's camera."""
+        new = list(s.scene.people)
+        ids = s.person_ids()
+        while len(new) < done.people:
+            n = len(new) + 1
+            while f"person{n}" in ids:
+                n += 1
+            new.append(Person(id=f"person{n}"))
+            ids.append(f"person{n}")
+        for k in range(done.people):
+            new[k] = Person(id=new[k].id, avatar=new[k].avatar,
+                            motion=MotionRef(source=s.motions[done.name], person=k, loop=False), placement=Placement())
+        s.scene = with_people(s.scene, new)
+        if use_camera:
+            s.scene.camera = CameraRef(preset="static", file=done.camera)
+        s.selected = new[0].id
+
     def assign_pair(self, s: Session, name: str, people: int) -> None:
         """A multi-person preset drives the first `people` people (added when missing)."""
         scene = s.scene
