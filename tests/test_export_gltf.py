@@ -111,7 +111,7 @@ def test_camera_reproduces_scene_camera_pose_and_fov(exported):
     assert np.degrees(g.doc.cameras[0].perspective.yfov) == pytest.approx(fovs[0], abs=1e-4)
 
 
-def test_cli_export_and_bad_inputs(tmp_path, capsys):
+def test_cli_export_and_bad_inputs(tmp_path, capsys, monkeypatch):
     from amg.cli import main
 
     out = tmp_path / "one.glb"
@@ -123,7 +123,8 @@ def test_cli_export_and_bad_inputs(tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"people": [{"id": "a", "motion": {"source": "no_such_motion"}}]}))
     one = PRESETS_DIR / "scenes" / "one_person.json"
-    for args, message in [((one, "-o", tmp_path / "x.obj"), ".glb or .gltf"), ((one, "-o", tmp_path / "x.fbx"), "FBX"),
+    for args, message in [((one, "-o", tmp_path / "x.obj"), ".glb, .gltf or .fbx"),
+                          ((one, "-o", tmp_path / "x.glb", "--format", "gltf"), "matching --format"),
                           ((one, "-o", tmp_path / "x.glb", "--frames", "0"), "frames"),
                           ((one, "-o", tmp_path / "x.glb", "--fps", "-1"), "fps"),
                           ((bad, "-o", tmp_path / "bad.glb"), "no_such_motion")]:
@@ -131,6 +132,10 @@ def test_cli_export_and_bad_inputs(tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and err.startswith("amg export: error:"), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "one.glb"]
+
+    monkeypatch.setattr("amg.export.fbx.blender_path", lambda: None)  # a machine without Blender
+    assert main(["export", str(one), "-o", str(tmp_path / "x.fbx")]) == 2
+    assert "install Blender" in capsys.readouterr().err and not (tmp_path / "x.fbx").exists()
 
 
 def test_gltf_text_form_embeds_its_data(tmp_path):
@@ -224,3 +229,60 @@ def test_smplx_people_export_on_their_55_joints(tmp_path, monkeypatch):
         joints = np.stack([g.world(n, t / 8)[:3, 3] for n in joint_nodes])
         assert np.linalg.norm(joints - render.joints[0, t], axis=1).max() < 0.01
         np.testing.assert_allclose(g.skin_vertices(g.node_named("a mesh"), t / 8)[0], posed.meshes[0][0][t], atol=2e-3)
+
+
+FBX_CHECK = """
+import sys, json
+import bpy
+bpy.ops.wm.read_factory_settings(use_empty=True)
+scene = bpy.context.scene
+scene.render.fps = int(sys.argv[-2])
+bpy.ops.import_scene.fbx(filepath=sys.argv[-1])
+arms = {o.name: o for o in scene.objects if o.type == "ARMATURE"}
+cams = [o.name for o in scene.objects if o.type == "CAMERA"]
+ranges = sorted({tuple(round(x) for x in a.frame_range) for a in bpy.data.actions})
+first = ranges[0][0] if ranges else 0  # Blender's FBX importer starts the take at frame 1
+heads = {}
+for f in (0, 7):
+    scene.frame_set(first + f)
+    heads[f] = {n: {b.name: list(a.matrix_world @ b.head) for b in a.pose.bones} for n, a in arms.items()}
+    heads[f]["camera"] = [list(scene.objects[cams[0]].matrix_world.translation),
+                          [-x for x in scene.objects[cams[0]].matrix_world.col[2][:3]]]  # position, view direction
+print("RESULT " + json.dumps({"cameras": cams, "ranges": ranges, "heads": heads}))
+"""
+
+
+@pytest.mark.skipif(shutil.which("blender") is None, reason="Blender is not installed (apt-get install blender)")
+def test_fbx_through_blender_keeps_the_skeleton_animation(exported, tmp_path):
+    """--format fbx: Blender's exporter; re-imported, every SMPL-X joint bone is where the render has it."""
+    from amg.cli import main
+    from amg.export.fbx import _blender_env
+    from amg.render import scene_avatars
+
+    scene, _, _, render = exported
+    path = tmp_path / "scene.json"
+    scene.save(path)
+    assert main(["export", str(path), "-o", str(tmp_path / "scene.fbx")]) == 0
+    script = tmp_path / "check.py"
+    script.write_text(FBX_CHECK)
+    r = subprocess.run([shutil.which("blender"), "-b", "--factory-startup", "--python", str(script), "--",
+                        str(int(FPS)), str(tmp_path / "scene.fbx")], capture_output=True, text=True, timeout=180,
+                       env=_blender_env())
+    line = next((l for l in r.stdout.splitlines() if l.startswith("RESULT ")), None)
+    assert line, r.stdout[-2000:] + r.stderr[-2000:]
+    out = json.loads(line[7:])
+    assert out["cameras"] and len(out["ranges"]) == 1 and out["ranges"][0][1] - out["ranges"][0][0] == FRAMES - 1
+    to_blender = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]])
+    for p, person in enumerate(scene.people):
+        sk = scene_avatars(scene)[p].body
+        names = [sk.bone_labels[b] for b in sk._joint_bones]
+        arm = next(a for a in out["heads"]["0"] if a.startswith(person.id))
+        for f in (0, 7):
+            heads = np.array([out["heads"][str(f)][arm][n] for n in names])
+            err = np.linalg.norm(heads - render.joints[p, f] @ to_blender.T, axis=1).max()
+            assert err < 0.01, f"{person.id} frame {f}: {err * 100:.2f} cm"
+    for f in (0, 7):
+        position, view = out["heads"][str(f)]["camera"]
+        c2w = render.cameras[f].c2w
+        np.testing.assert_allclose(position, to_blender @ c2w[:3, 3], atol=1e-3)
+        np.testing.assert_allclose(view, to_blender @ -c2w[:3, 2], atol=1e-3)

@@ -6,9 +6,9 @@ from __future__ import annotations
 def register(sub) -> None:
     p = sub.add_parser("export", help="export a scene as animated glTF: skinned people, floor, camera")
     p.add_argument("scene", help="scene JSON file")
-    p.add_argument("-o", "--output", required=True, help="output .glb (or .gltf, data embedded)")
+    p.add_argument("-o", "--output", required=True, help="output .glb (or .gltf, data embedded; or .fbx)")
     p.add_argument("--format", choices=["glb", "gltf", "fbx"],
-                   help="default: from the output's extension (fbx is refused: see the message)")
+                   help="default: from the output's extension; fbx is converted by Blender (must be installed)")
     p.add_argument("--frames", type=int, help="override render.frames")
     p.add_argument("--fps", type=float, help="override render.fps")
     p.add_argument("--no-floor", action="store_true", help="leave the floor out")
@@ -23,12 +23,8 @@ def run(args) -> int:
     from amg.scene import Scene
 
     fmt = args.format or Path(args.output).suffix.lower().lstrip(".")
-    if fmt == "fbx":
-        raise AmgError("FBX is not written: no maintained Python library writes skinned, animated FBX "
-                       "(Autodesk's SDK is closed). Export .glb and, if you need FBX, convert it in Blender "
-                       "(File > Import > glTF 2.0, then File > Export > FBX)")
-    if fmt not in ("glb", "gltf") or Path(args.output).suffix.lower() != f".{fmt}":
-        raise AmgError(f"output {args.output!r}: must end in .glb or .gltf (matching --format)")
+    if fmt not in ("glb", "gltf", "fbx") or Path(args.output).suffix.lower() != f".{fmt}":
+        raise AmgError(f"output {args.output!r}: must end in .glb, .gltf or .fbx (matching --format)")
     scene = Scene.load(args.scene)
     info = export_scene(scene, args.output, frames=args.frames, fps=args.fps, floor=not args.no_floor,
                         progress=lambda msg: print(f"  {msg}..."))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,8 @@ from amg.export.gltf import GltfMesh, GltfPerson, build_gltf
 from amg.files import atomic_write_bytes
 from amg.scene import Scene
 
-#: Formats `export_scene` writes (FBX: no maintained Python library writes skinned, animated FBX).
-FORMATS = ("glb", "gltf")
+#: Formats `export_scene` writes (FBX through Blender's exporter: see amg.export.fbx).
+FORMATS = ("glb", "gltf", "fbx")
 
 
 @dataclass
@@ -54,7 +55,8 @@ def export_scene(
     floor: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> ExportInfo:
-    """Write `scene` as an animated glTF 2.0 file (.glb binary, or .gltf with the data embedded).
+    """Write `scene` as an animated glTF 2.0 file (.glb binary, or .gltf with the data embedded),
+    or as .fbx converted by Blender when it is installed (amg.export.fbx).
 
     Every person is a skinned mesh on its body's skeleton with one rotation channel per bone
     (and the root's translation), materials per garment colour; the floor is a quad on
@@ -67,7 +69,8 @@ def export_scene(
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise AmgError(f"output {str(path)!r}: the scene exports as .glb or .gltf (glTF 2.0), got {path.suffix or 'no extension'!r}")
+        raise AmgError(f"output {str(path)!r}: the scene exports as .glb or .gltf (glTF 2.0) or .fbx, "
+                       f"got {path.suffix or 'no extension'!r}")
     settings = scene.render
     frames = settings.frames if frames is None else frames
     fps = settings.fps if fps is None else fps
@@ -75,6 +78,10 @@ def export_scene(
         raise AmgError(f"export frames must be between 1 and 1000, got {frames}")
     if not 0 < fps <= 120:
         raise AmgError(f"export fps must be above 0 and at most 120, got {fps}")
+    if fmt == "fbx":
+        from amg.export.fbx import require_blender
+
+        require_blender()  # before any work
     say = progress or (lambda msg: None)
     say("posing people")
     people = _people(scene, frames, fps)
@@ -89,10 +96,17 @@ def export_scene(
                      settings.width, settings.height, fps, floor=floor_quad,
                      extras={"amg_scene": scene.name, "fps": fps, "frames": frames,
                              "people": [p.id for p in scene.people]})
-    if fmt == "glb":
-        data = b"".join(doc.save_to_bytes())
-    else:
+    if fmt == "gltf":
         doc.convert_buffers(__import__("pygltflib").BufferFormat.DATAURI)
-        data = doc.gltf_to_json().encode()
-    atomic_write_bytes(path, data)
-    return ExportInfo(path, frames, float(fps), len(people), len(data), time.time() - start)
+        atomic_write_bytes(path, doc.gltf_to_json().encode())
+    elif fmt == "glb":
+        atomic_write_bytes(path, b"".join(doc.save_to_bytes()))
+    else:
+        from amg.export.fbx import glb_to_fbx
+
+        say("converting to FBX with Blender")
+        with tempfile.TemporaryDirectory() as tmp:
+            glb = Path(tmp) / "scene.glb"
+            glb.write_bytes(b"".join(doc.save_to_bytes()))
+            glb_to_fbx(glb, path, fps, frames)
+    return ExportInfo(path, frames, float(fps), len(people), path.stat().st_size, time.time() - start)
