@@ -234,15 +234,125 @@ class AMGSceneJSON:
         return (json.dumps(json.loads(scene.to_json()), indent=2),)
 
 
+def _comfy_progress():
+    """(progress(message, fraction), cancel()) wired to ComfyUI's progress bar and Cancel button when
+    running inside ComfyUI; no-ops elsewhere."""
+    try:
+        import comfy.model_management as mm
+        import comfy.utils
+    except ImportError:
+        return None, None
+    bar = comfy.utils.ProgressBar(100)
+    return (lambda msg, frac: bar.update_absolute(int(frac * 100), 100)), mm.processing_interrupted
+
+
+def _output_dir() -> Path:
+    """ComfyUI's output folder when running in it, else AMG's cache folder."""
+    try:
+        import folder_paths
+
+        return Path(folder_paths.get_output_directory())
+    except ImportError:
+        from amg.body.anny_model import cache_dir
+
+        return cache_dir() / "comfyui"
+
+
+def _video_path(video: str) -> Path:
+    """A video path as typed: absolute, or relative to ComfyUI's input folder (else the working folder)."""
+    path = Path(video.strip()).expanduser()
+    if not path.is_absolute():
+        try:
+            import folder_paths
+
+            candidate = Path(folder_paths.get_input_directory()) / path
+            if candidate.exists():
+                return candidate
+        except ImportError:
+            pass
+    return path
+
+
+class AMGMotionFromVideo:
+    """The people of a video and its camera, captured offline (BlazePose) into an AMG scene."""
+
+    CATEGORY = CATEGORY
+    FUNCTION = "run"
+    RETURN_TYPES = ("AMG_SCENE", "FLOAT", "STRING")
+    RETURN_NAMES = ("scene", "fps", "notes")
+    DESCRIPTION = ("Motion capture from a video (a file path, or frames from a video loader): every followed "
+                   "person's SMPL-X motion and the camera, as a scene ready for AMG Render. The motion .npz and "
+                   "camera JSON are written to the output folder (amg_captures/).")
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "people": ("INT", {"default": 1, "min": 1, "max": MAX_PEOPLE,
+                                   "tooltip": "how many people to follow (the most visible first)"}),
+            },
+            "optional": {
+                "video": ("STRING", {"default": "", "tooltip": "video file (absolute, or in ComfyUI's input folder)"}),
+                "images": ("IMAGE", {"tooltip": "or: the video's frames (e.g. from a video loader)"}),
+                "images_fps": ("FLOAT", {"default": 24.0, "min": 1.0, "max": 120.0, "tooltip": "frame rate of images"}),
+                "start": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 36000.0, "step": 0.1, "tooltip": "seconds"}),
+                "end": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 36000.0, "step": 0.1,
+                                  "tooltip": "seconds; 0: to the end"}),
+                "fps": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 60.0, "step": 1.0,
+                                  "tooltip": "sampling rate; 0: the video's own, at most 30"}),
+                "focal_mm": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 400.0, "step": 1.0,
+                                       "tooltip": "35 mm-equivalent focal length; 0: from metadata, else 26 mm"}),
+                "appearance": ("STRING", {"multiline": True, "default": "",
+                                          "tooltip": "one appearance prompt per person, a line each"}),
+                "max_side": ("INT", {"default": 512, "min": 64, "max": 1024, "step": 8,
+                                     "tooltip": "the scene's render size: the video's aspect, longest side this"}),
+            },
+        }
+
+    def run(self, people=1, video="", images=None, images_fps=24.0, start=0.0, end=0.0, fps=0.0, focal_mm=0.0,
+            appearance="", max_side=512):
+        import tempfile
+        import uuid
+
+        from amg.capture import CaptureConfig, motion_from_video
+        from amg.capture.overlay import capture_scene, render_size
+        from amg.errors import AmgError
+
+        config = CaptureConfig(people=int(people), start=float(start), end=float(end) or None,
+                               fps=float(fps) or None, focal_mm=float(focal_mm) or None)
+        progress, cancel = _comfy_progress()
+        out = _output_dir() / "amg_captures" / uuid.uuid4().hex[:12]
+        with tempfile.TemporaryDirectory() as tmp:
+            if images is not None:
+                from amg.render.video import write_mp4
+
+                frames = (images.detach().cpu().clamp(0, 1) * 255).round().to(dtype=__import__("torch").uint8).numpy()
+                source = write_mp4(frames, Path(tmp) / "frames.mp4", float(images_fps))
+            elif video.strip():
+                source = _video_path(video)
+            else:
+                raise AmgError("AMG Motion from video: give a video file path or connect images")
+            result = motion_from_video(source, config, progress=progress, cancel=cancel)
+        motion, camera = out / "motion.npz", out / "camera.json"
+        result.save(motion, camera=camera)
+        prompts = [ln.strip() for ln in appearance.splitlines() if ln.strip()]
+        avatars = [{"prompt": prompts[p]} if p < len(prompts) else {} for p in range(result.num_people)]
+        w, h = render_size(result.width, result.height, int(max_side))
+        scene = capture_scene(result, str(motion), str(camera), w, h, avatars=avatars)
+        return scene, float(result.fps), "\n".join(result.notes)
+
+
 NODE_CLASS_MAPPINGS = {
     "AMGScene": AMGScene,
     "AMGRender": AMGRender,
     "AMGReferenceImages": AMGReferenceImages,
     "AMGSceneJSON": AMGSceneJSON,
+    "AMGMotionFromVideo": AMGMotionFromVideo,
 }
 NODE_DISPLAY_NAME_MAPPINGS = {
     "AMGScene": "AMG Scene",
     "AMGRender": "AMG Render",
     "AMGReferenceImages": "AMG Avatar References",
     "AMGSceneJSON": "AMG Scene JSON",
+    "AMGMotionFromVideo": "AMG Motion from video",
 }

@@ -120,3 +120,27 @@ def test_reference_images_node(nodes, rendered):
     (refs,) = nodes.NODE_CLASS_MAPPINGS["AMGReferenceImages"]().run(scene, 64, 96)
     assert refs.shape == (2, 96, 64, 3) and refs.dtype == torch.float32
     assert float(refs[:, 0, 0].min()) == 1.0  # on white
+
+
+def test_motion_from_video_node_captures_a_scene(nodes, samples_dir, tmp_path, monkeypatch):
+    """AMG Motion from video (amg.capture): a file path or a batch of frames -> a scene AMG Render draws."""
+    from amg.capture.models import pose_task_path
+    from amg.render.video import read_video
+
+    video = samples_dir / "video" / "mmhuman3d_single_person_demo.mp4"
+    if not video.exists() or not pose_task_path().is_file():
+        pytest.skip("needs ../shared/samples/video/mmhuman3d_single_person_demo.mp4 and the pose model (amg setup)")
+    node = nodes.NODE_CLASS_MAPPINGS["AMGMotionFromVideo"]()
+    monkeypatch.setattr(sys.modules[type(node).__module__], "_output_dir", lambda: tmp_path)  # ComfyUI's output/
+    scene, fps, notes = node.run(1, video=str(video), end=1.0, appearance="a man in a white t-shirt", max_side=128)
+    assert fps == 12.0 and scene.render.frames == 12 and (scene.render.width, scene.render.height) == (72, 128)
+    assert scene.people[0].avatar.prompt == "a man in a white t-shirt" and "focal length" in notes
+    assert scene.resolve_path(scene.people[0].motion.source).is_file()
+    assert scene.people[0].motion.source.startswith(str(tmp_path / "amg_captures"))
+    avatars, *_, mask, _, _, frames = nodes.NODE_CLASS_MAPPINGS["AMGRender"]().run(scene)
+    assert avatars.shape == (12, 128, 72, 3) and frames == 12 and mask.sum() > 0
+    clip, _ = read_video(video, times=np.arange(12) / 12.0)  # the same second as a frame batch
+    scene2, fps2, _ = node.run(1, images=torch.from_numpy(clip).float() / 255, images_fps=12.0, max_side=128)
+    assert fps2 == 12.0 and scene2.render.frames == 12
+    with pytest.raises(AmgError, match="give a video file path or connect images"):
+        node.run(1)
