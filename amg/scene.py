@@ -40,6 +40,10 @@ class AvatarSpec(_Strict):
     colors: dict[Literal["top", "bottom", "shoes", "hair", "skin"], str] = Field(default_factory=dict)
     #: Lower garment override; None takes it from the prompt.
     garment: Literal["trousers", "shorts", "skirt", "dress"] | None = None
+    #: "gaussians": the same person as a 3D gaussian splat (see amg.avatar.gaussian_avatar).
+    style: Literal["mesh", "gaussians"] = "mesh"
+    #: A 3DGS .ply to wear instead (placed on the body); implies style "gaussians".
+    gaussians: str | None = Field(None, min_length=1)
 
     @field_validator("phenotype")
     @classmethod

@@ -32,6 +32,11 @@ class PosedAvatar:
     meshes: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
     joints: np.ndarray
 
+    @property
+    def body_vertices(self) -> np.ndarray:
+        """(T, V, 3) the body mesh's vertices."""
+        return self.meshes[0][0]
+
 
 @dataclass
 class SkinPart:

@@ -43,12 +43,16 @@ def scene_avatars(scene: Scene) -> list:
     """The scene's avatars (cached by their specs: a camera change re-uses them)."""
     from amg.avatar.avatar import build_avatars
 
-    key = tuple(p.avatar.model_dump_json() for p in scene.people)
+    from amg.avatar.gaussian_avatar import scene_avatar
+
+    key = tuple(p.avatar.model_dump_json() + str(p.avatar.gaussians and scene.resolve_path(p.avatar.gaussians))
+                for p in scene.people)
     with _cache_lock:
         if key in _AVATAR_CACHE:
             _AVATAR_CACHE.move_to_end(key)
             return _AVATAR_CACHE[key]
     avatars = build_avatars([p.avatar for p in scene.people])
+    avatars = [scene_avatar(p.avatar, a, scene.resolve_path) for p, a in zip(scene.people, avatars)]
     with _cache_lock:
         _AVATAR_CACHE[key] = avatars
         while len(_AVATAR_CACHE) > _AVATAR_CACHE_SIZE:
@@ -78,15 +82,17 @@ def render_scene(
     say("building avatars")
     avatars = scene_avatars(scene)
     say("posing people")
-    meshes, ids, joints, face = [], [], [], []
+    meshes, ids, joints, face, splats = [], [], [], [], []
     for i, (person, avatar) in enumerate(zip(scene.people, avatars)):
         motion = scene_motion(person, scene, frames, fps)
         posed = avatar.pose(motion)
         for verts, faces, colors in posed.meshes:
             meshes.append((verts, faces, colors))
             ids.append(i + 1)
+        if hasattr(posed, "opacities"):  # a gaussian avatar (amg.render.splat_scene)
+            splats.append((posed, i + 1))
         joints.append(posed.joints)
-        face.append(posed.meshes[0][0][:, _face_vertices(avatar)])  # the body mesh's head vertices
+        face.append(posed.body_vertices[:, _face_vertices(avatar)])  # the body mesh's head vertices
     joints = np.stack(joints)  # (P, T, 22, 3)
     cameras = scene_cameras(scene.camera, joints, width, height, fps=fps, resolve_path=scene.resolve_path)
     say("rasterising")
@@ -95,6 +101,14 @@ def render_scene(
         np.stack([c.c2w for c in cameras]), np.array([c.fov_y_deg for c in cameras]),
         width, height, background=hex_to_rgb(settings.background), floor=settings.floor, mesh_ids=ids,
     )
+    if splats:
+        from amg.render.splat_scene import composite, render_gaussian_people
+
+        say("rasterising gaussians")
+        layer = render_gaussian_people([p for p, _ in splats], [i for _, i in splats],
+                                       np.stack([c.c2w for c in cameras]), np.array([c.fov_y_deg for c in cameras]),
+                                       width, height)
+        out = composite(out, layer)
     masks = out.ids[:, None] == np.arange(1, len(scene.people) + 1)[None, :, None, None]
     return RenderResult(out.rgb, masks, out.depth, cameras, joints, float(fps), np.stack(face))
 
@@ -106,7 +120,7 @@ def _face_vertices(avatar) -> np.ndarray:
         from amg.render.passes import face_vertex_indices
 
         rest = avatar.pose(Motion.rest(1))
-        avatar.meta["face_vertices"] = face_vertex_indices(rest.meshes[0][0][0], rest.joints[0])
+        avatar.meta["face_vertices"] = face_vertex_indices(rest.body_vertices[0], rest.joints[0])
     return avatar.meta["face_vertices"]
 
 
