@@ -100,7 +100,9 @@ def nearest_surface(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray)
     import trimesh
     from scipy.spatial import cKDTree
 
-    _, nearest = cKDTree(vertices).query(points)
+    used = np.unique(faces)  # vertices on some triangle (a model may carry loose ones)
+    _, nearest = cKDTree(vertices[used]).query(points)
+    nearest = used[nearest]
     vertex_faces = trimesh.Trimesh(vertices, faces, process=False).vertex_faces  # (V, max) padded with -1
     cand = vertex_faces[nearest]                                                 # (N, C)
     valid = cand >= 0
@@ -129,22 +131,25 @@ def _triangle_frames(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return np.stack([e1, np.cross(n, e1), n], axis=-1)
 
 
-def surface_gaussians(vertices, faces, colors, count: int, seed: int = 0, thickness: float = 0.1):
+def surface_gaussians(vertices, faces, colors, count: int, seed: int = 0, thickness: float = 0.1,
+                      spread: float = 0.4):
     """Flat gaussians covering a mesh (canonical pose): (Gaussians, face (N,), barycentric (N, 3)).
 
     Area-weighted samples; each is a disc in its triangle's plane, sized so neighbours overlap
-    (standard deviation 0.6 of the mean spacing), and takes the colour of its triangle's
+    (standard deviation `spread` times the mean spacing), and takes the colour of its triangle's
     nearest corner (garment borders stay sharp).
     """
     rng = np.random.default_rng(seed)
     tri = vertices[faces]                                                     # (F, 3, 3)
     area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-    face = rng.choice(len(faces), size=count, p=area / area.sum())
+    # systematic sampling: every triangle gets the floor or ceiling of its share (no clumps, no gaps)
+    face = np.searchsorted(np.cumsum(area) / area.sum() * count, np.arange(count) + rng.random(), side="right")
+    face = np.minimum(face, len(faces) - 1)
     r1, r2 = np.sqrt(rng.random(count)), rng.random(count)
     bary = np.stack([1 - r1, r1 * (1 - r2), r1 * r2], 1)
     means = np.einsum("nk,nkd->nd", bary, tri[face])
     frames = _triangle_frames(vertices, faces)[face]
-    sigma = 0.6 * np.sqrt(area.sum() / count)
+    sigma = spread * np.sqrt(area.sum() / count)
     scales = np.tile([sigma, sigma, sigma * thickness], (count, 1))
     corner = faces[face, bary.argmax(1)]
     rgb = np.asarray(colors, np.float64)[corner]

@@ -153,6 +153,12 @@ def read_ply(path: str | os.PathLike, max_gaussians: int = MAX_GAUSSIANS) -> Gau
     if size > MAX_FILE_BYTES:
         raise AmgError(f"{where}: {size / 2**30:.1f} GiB is over the {MAX_FILE_BYTES >> 30} GiB limit")
     try:
+        with open(path, "rb") as f:  # the header alone first: counts are checked before any data is read
+            header = PlyData._parse_header(f)
+        counts = {e.name: e.count for e in header.elements}
+        if not 0 < counts.get("vertex", 0) <= max_gaussians:
+            raise AmgError(f"{where}: the header declares {counts.get('vertex', 0):,} gaussians; between 1 and "
+                           f"{max_gaussians:,} are accepted")
         ply = PlyData.read(str(path))  # binary data is memory-mapped: nothing is loaded yet
     except (PlyHeaderParseError, PlyElementParseError) as e:
         raise AmgError(f"{where}: {e} (the header does not match the data: truncated or damaged file)") from None
