@@ -1,6 +1,6 @@
 """Leaving the app: animated glTF export, PNG sequences and the ComfyUI render node.
 
-Two people (one in a dress) at 16 and 81 frames: `export_scene` time and .glb size; the
+The two people of presets/scenes/zoom_in_two_people.json (one in a dress) at 16 and 81 frames: `export_scene` time and .glb size; the
 PNG sequences of all passes (`write_pass_sequences`) at 832x480; the ComfyUI "AMG Render"
 node (one render, all passes as torch batches) at 832x480, 81 frames. Warm: avatars built
 and the GL context up before timing.
@@ -11,23 +11,14 @@ Run: python benchmarks/bench_export.py [--repeats 3]
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def timed(fn, repeats: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
+from bench_eval import median_seconds as timed  # noqa: E402  (benchmarks/ is on sys.path)
 
 
 def main() -> None:
@@ -45,14 +36,12 @@ def main() -> None:
 
     torch.set_num_threads(2)
 
+    base = Scene.load(ROOT / "presets" / "scenes" / "zoom_in_two_people.json")  # a woman in a dress, a man
+
     def scene(frames, width=256, height=256, fps=8):
-        return Scene.from_dict({
-            "people": [{"id": "a", "avatar": {"prompt": "a man in a blue shirt"}, "motion": {"source": "walk"},
-                        "placement": {"x": -0.5}},
-                       {"id": "b", "avatar": {"prompt": "a woman in a red dress"}, "motion": {"source": "wave"},
-                        "placement": {"x": 0.5, "z": 0.4}}],
-            "camera": {"preset": "orbit", "params": {"angle": 90}},
-            "render": {"width": width, "height": height, "frames": frames, "fps": fps}})
+        s = base.model_copy(deep=True)
+        s.render.frames, s.render.width, s.render.height, s.render.fps = frames, width, height, float(fps)
+        return s
 
     with tempfile.TemporaryDirectory() as tmp:
         export_scene(scene(2), Path(tmp) / "warm.glb")
