@@ -144,3 +144,36 @@ def test_motion_from_video_node_captures_a_scene(nodes, samples_dir, tmp_path, m
     assert fps2 == 12.0 and scene2.render.frames == 12
     with pytest.raises(AmgError, match="give a video file path or connect images"):
         node.run(1)
+
+
+def test_shipped_api_workflow_wires_valid_inputs_and_runs(nodes):
+    """amg_comfyui/workflows/*_api.json: every AMG node's inputs exist with the right types, every link
+    points at an output of the type it feeds; the AMG part runs (smaller, so the test stays quick)."""
+    core = {"SaveImage": {"images": "IMAGE", "filename_prefix": "STRING"}}  # ComfyUI's own node
+    mappings = nodes.NODE_CLASS_MAPPINGS
+    for path in sorted((PACKAGE / "workflows").glob("*_api.json")):
+        graph = json.loads(path.read_text())
+
+        def input_types(kind):
+            if kind in core:
+                return core[kind]
+            spec = mappings[kind].INPUT_TYPES()
+            return {k: v[0] for section in spec.values() for k, v in section.items()}
+
+        for node_id, node in graph.items():
+            kind = node["class_type"]
+            types = input_types(kind)
+            if kind in mappings:
+                required = set(mappings[kind].INPUT_TYPES()["required"])
+                assert required <= set(node["inputs"]), (path.name, node_id, required - set(node["inputs"]))
+            for name, value in node["inputs"].items():
+                assert name in types, (path.name, node_id, name)
+                if isinstance(value, list):  # a link: [source node, output index]
+                    source = mappings[graph[value[0]]["class_type"]]
+                    assert source.RETURN_TYPES[value[1]] == types[name], (path.name, node_id, name)
+                elif isinstance(types[name], list):
+                    assert value in types[name], (path.name, node_id, name, value)
+        small = dict(graph["1"]["inputs"], width=64, height=48, frames=2)
+        scene = mappings["AMGScene"]().run(**small)[0]
+        out = mappings["AMGRender"]().run(scene, **{k: v for k, v in graph["2"]["inputs"].items() if k != "scene"})
+        assert out[1].shape == (2, 48, 64, 3) and out[2].shape == (2, 48, 64, 3)
