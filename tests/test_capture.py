@@ -185,6 +185,19 @@ def test_a_person_crossing_in_front_keeps_both_identities(video, pose_model, tmp
     assert np.all((a[np.isfinite(a)] > w) & (a[np.isfinite(a)] < 2 * w)), a
 
 
+def test_a_person_who_leaves_and_comes_back_keeps_their_id(video, pose_model, tmp_path):
+    from amg.capture import CaptureConfig, motion_from_video
+    from amg.render.video import read_video
+
+    frames, _ = read_video(video, max_side=640)
+    frames[14:30] = 120  # 1.3 s with nobody in view (longer than the 1 s that is filled in)
+    r = motion_from_video(_write(tmp_path / "away.mp4", frames), CaptureConfig(people=2))
+    assert r.num_people == 1, r.notes              # one identity, not a second person
+    assert r.present[0, :14].all() and r.present[0, 30:].all()
+    assert r.lost[0, 14:30].all() and not r.lost[0, :14].any()   # flagged, not invented
+    assert any("not seen and not filled" in n for n in r.notes)
+
+
 # ---- bad input -------------------------------------------------------------------------------
 def test_nobody_in_the_video_is_a_clear_error(pose_model, tmp_path):
     from amg.capture import motion_from_video

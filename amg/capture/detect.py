@@ -84,6 +84,7 @@ class PoseDetector:
         except (RuntimeError, ValueError) as e:
             raise AmgError(f"pose model {path}: cannot load ({e}); run `amg setup` again to rebuild it") from None
         self._last_ms = -1
+        self._first = True
 
     def __enter__(self):
         return self
@@ -93,7 +94,8 @@ class PoseDetector:
 
     def close(self) -> None:
         if self._landmarker is not None:
-            self._landmarker.close()
+            with _quiet_native_logs():
+                self._landmarker.close()
             self._landmarker = None
 
     def __call__(self, frame: np.ndarray, time_s: float) -> list[Detection]:
@@ -104,7 +106,12 @@ class PoseDetector:
         ms = max(int(round(time_s * 1000)), self._last_ms + 1)  # strictly increasing, as VIDEO mode needs
         self._last_ms = ms
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
-        result = self._landmarker.detect_for_video(image, ms)
+        if self._first:  # the native runtime logs its set-up on the first frame
+            with _quiet_native_logs():
+                result = self._landmarker.detect_for_video(image, ms)
+            self._first = False
+        else:
+            result = self._landmarker.detect_for_video(image, ms)
         out = []
         for lms, wlms in zip(result.pose_landmarks, result.pose_world_landmarks):
             kp = np.array([[p.x * w, p.y * h, p.visibility if p.visibility is not None else 1.0] for p in lms])

@@ -33,7 +33,7 @@ class CaptureConfig:
     end: float | None = None      # seconds (None: to the end)
     fps: float | None = None      # sampling rate; None: the video's own rate, at most 30
     focal_mm: float | None = None  # 35 mm-equivalent focal length; None: from metadata, else 26 mm (a phone)
-    max_side: int = 1280          # frames are scaled down to this before detection
+    max_side: int = 960           # frames are scaled down to this before detection (BlazePose works on 256 px crops)
     max_gap: float = 1.0          # seconds a person may vanish and be filled in (longer: flagged)
     min_height: float = 0.06      # people smaller than this fraction of the frame are too small to use
     smooth: bool = True
@@ -192,9 +192,7 @@ def motion_from_video(video: str | os.PathLike, config: CaptureConfig | None = N
             b = time.perf_counter()
             dets = detect(frame, t)
             c = time.perf_counter()
-            sx = W / frame.shape[1]
-            for d in dets:
-                d.keypoints[:, :2] *= sx  # back to the video's own pixels
+            sx = W / frame.shape[1]  # the tracker works in the decoded frame's pixels (it samples colours)
             tracker.update(len(times), frame, dets)
             times.append(t)
             d_ = time.perf_counter()
@@ -206,6 +204,9 @@ def motion_from_video(video: str | os.PathLike, config: CaptureConfig | None = N
             say(f"frame {len(times)}/{expected or '?'}", min(len(times) / max(expected, 1), 1.0) * 0.8)
     times = np.asarray(times)
     T = len(times)
+    for tr in tracker.tracks:
+        for d in tr.detections:
+            d.keypoints[:, :2] *= sx  # back to the video's own pixels
     if T == 0:
         raise AmgError(f"{video}: no frames between {config.start:g} s and {end if end is not None else 'the end'}")
     if not tracker.tracks:

@@ -145,7 +145,7 @@ class MotionTab:
                         "on this machine). The overlay shows the avatars over the video, numbered; then assign "
                         "a captured person to each avatar (the list above, or all in order below). The camera is "
                         "taken as static; the focal length is assumed (26 mm, a phone) unless you give it.")
-            self.cap_video = gr.Video(label="Video of people", sources=["upload"], elem_id="capture-video")
+            self.cap_video = gr.Video(label="Video of people", sources=["upload"], height=320, elem_id="capture-video")
             with gr.Row():
                 self.cap_people = gr.Number(1, label="people", precision=0, minimum=1, maximum=4)
                 self.cap_start = gr.Number(0, label="start (s)", minimum=0)
@@ -154,7 +154,7 @@ class MotionTab:
             self.cap_go = gr.Button("Capture the motion", variant="primary", elem_id="capture-go")
             self.cap_status = gr.Markdown(elem_id="capture-status")
             self.cap_overlay = gr.Video(label="The captured people over the video", interactive=False,
-                                        autoplay=True, loop=True, elem_id="capture-overlay")
+                                        autoplay=True, loop=True, height=360, elem_id="capture-overlay")
             with gr.Row():
                 self.cap_camera = gr.Checkbox(True, label="see them through the video's camera")
                 self.cap_assign = gr.Button("Drive the scene's people with them, in order", elem_id="capture-assign")
