@@ -1,4 +1,4 @@
-"""Named endpoints for gradio_client: render_preview, generate, import_motion.
+"""Named endpoints for gradio_client: render_preview, generate, import_motion, export_scene.
 
 They take the scene as JSON text (the same form `amg` reads) and return files, without any
 page session. Files a scene refers to must be presets or motions uploaded through
@@ -59,8 +59,11 @@ class ApiEndpoints:
             motion_in = gr.File(label="motion_file", file_types=[".npz", ".npy", ".bvh"])
             motion_info = gr.JSON(label="motion")
             motion_file = gr.File(label="motion_npz")
+            export_format = gr.Textbox(label="format", value="glb")
+            export_file = gr.File(label="scene_file")
             # never shown or clicked: they only give each endpoint a trigger and a name
             render_btn, generate_btn, import_btn = gr.Button(), gr.Button(), gr.Button()
+            export_btn = gr.Button()
 
         @user_errors
         def api_render_preview(scene_json):
@@ -128,6 +131,20 @@ class ApiEndpoints:
                         seconds=[round(m.duration, 3) for m in motions])
             return info, str(npz)
 
+        @user_errors
+        def api_export_scene(scene_json, fmt):
+            """The scene as animated glTF ("glb" or "gltf"): skinned people, floor, the scene camera."""
+            if not engine.has("export"):
+                raise AmgError(engine.missing("export"))
+            fmt = (fmt or "glb").strip().lower().lstrip(".")
+            if fmt not in ("glb", "gltf"):
+                raise AmgError(f"format {fmt!r}: the API exports glb or gltf")
+            scene = self._scene(scene_json)
+            out = self.root / "exports" / uuid.uuid4().hex / f"scene.{fmt}"
+            return str(engine.get("export")(scene, out).path)
+
+        export_btn.click(api_export_scene, [scene_in, export_format], [export_file], api_name="export_scene",
+                         concurrency_id="preview", concurrency_limit=ctx.config.max_previews)
         render_btn.click(api_render_preview, [scene_in], [preview_video, preview_sketch, preview_info],
               api_name="render_preview", concurrency_id="preview", concurrency_limit=ctx.config.max_previews)
         generate_btn.click(api_generate, [scene_in, prompt_in, negative_in, steps_in, guidance_in, avatar_in, seed_in,

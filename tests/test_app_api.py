@@ -28,7 +28,7 @@ def scene_json(**render) -> str:
 
 def test_named_endpoints_are_listed(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/render_preview", "/generate", "/import_motion"} <= names
+    assert {"/render_preview", "/generate", "/import_motion", "/export_scene"} <= names
 
 
 def test_render_preview_returns_video_and_sketch(client):
@@ -40,6 +40,17 @@ def test_render_preview_returns_video_and_sketch(client):
     assert frames.max() > 0  # the people are visible, not an empty frame
     assert Path(sketch).is_file() and Path(sketch).stat().st_size > 0
     assert info["frames"] == 8
+
+
+def test_export_scene_returns_an_animated_glb(client):
+    import pygltflib
+
+    path = client.predict(scene_json(frames=4), "glb", api_name="/export_scene")
+    doc = pygltflib.GLTF2().load(path)
+    assert len(doc.skins) == 2 and len(doc.cameras) == 1
+    assert doc.accessors[doc.animations[0].samplers[0].input].count == 4
+    with pytest.raises(Exception, match="format 'fbx'"):
+        client.predict(scene_json(), "fbx", api_name="/export_scene")
 
 
 def test_render_preview_refuses_bad_scene_and_server_paths(client):
