@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from amg.errors import AmgError
@@ -29,23 +30,109 @@ def read_text(path: str | os.PathLike, kind: str) -> str:
         raise AmgError(f"{path}: not a UTF-8 text file (byte {e.start}); a {kind} file is text") from None
 
 
+#: Deepest nesting of lists/objects accepted in a JSON file (the app's own files need < 10).
+MAX_JSON_DEPTH = 100
+
+
 def parse_json(text: str, source: str):
+    """json.loads with every failure as an AmgError naming `source` (deep nesting and
+    numbers of thousands of digits included: they would raise RecursionError/ValueError)."""
+    depth = _nesting(text)
+    if depth > MAX_JSON_DEPTH:
+        raise AmgError(f"{source}: JSON nested {depth} levels deep (at most {MAX_JSON_DEPTH}); not a file this reads")
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise AmgError(f"{source}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    except (ValueError, RecursionError) as e:  # e.g. an integer of 5000 digits
+        raise AmgError(f"{source}: not valid JSON ({str(e).split(';')[0]})") from None
+
+
+def _nesting(text: str) -> int:
+    """Deepest bracket nesting outside strings (a cheap pre-check; exact for valid JSON)."""
+    import re
+
+    depth = deepest = 0
+    for token in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        c = token.group()
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
+
+
+def check_output(path: str | os.PathLike, what: str = "output") -> Path:
+    """Refuse, before anything is made, an output `path` that cannot be written: an existing
+    folder, a path under a file, a place this process may not write. Returns it as a Path."""
+    path = Path(path)
+    if str(path) in ("", ".") or path.is_dir():
+        raise AmgError(f"{what} {str(path)!r}: is a folder; give a file name")
+    parent = path.parent
+    while not parent.exists():  # the nearest existing ancestor decides
+        if parent == parent.parent:
+            break
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise AmgError(f"{what} {str(path)!r}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise AmgError(f"{what} {str(path)!r}: cannot write in {parent} (permission denied)")
+    if path.exists() and not os.access(path, os.W_OK) and not os.access(path.parent, os.W_OK):
+        raise AmgError(f"{what} {str(path)!r}: cannot replace it (permission denied)")
+    return path
+
+
+#: A temporary file of a killed writer is removed by the next write beside it after this long
+#: (sooner when the process that wrote it is gone).
+STALE_PARTIAL_SECONDS = 24 * 3600
+
+
+def _remove_stale_partials(folder: Path, stem: str, suffix: str) -> None:
+    """Delete temporary files of earlier writes to the same target whose writer died (SIGKILL)."""
+    now = time.time()
+    for old in folder.glob(f".{stem}.*.partial{suffix}"):
+        try:
+            pid = int(old.name[len(stem) + 2:].split(".", 1)[0].split("-", 1)[0])
+        except ValueError:
+            pid = None
+        try:
+            alive = pid is not None and pid != os.getpid() and _alive(pid)
+            if not alive and (pid is not None or now - old.stat().st_mtime > STALE_PARTIAL_SECONDS):
+                old.unlink()
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by another user
+        return True
+    return True
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
-    """Yields a temporary path beside `path` to write to; renamed onto `path` on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".partial{path.suffix}")
+    """Yields a temporary path beside `path` to write to; renamed onto `path` on success.
+    A path that cannot be written is refused with one line (AmgError) before anything is made."""
+    path = check_output(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_partials(path.parent, path.stem, path.suffix)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.{os.getpid()}-",
+                                   suffix=f".partial{path.suffix}")
+    except OSError as e:
+        raise AmgError(f"output {str(path)!r}: cannot write there ({e.strerror})") from None
     os.close(fd)
     try:
         yield Path(tmp)
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as e:
+            raise AmgError(f"output {str(path)!r}: cannot be replaced ({e.strerror})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -218,3 +218,26 @@ def test_a_failed_export_leaves_the_existing_file_alone(tmp_path):
     with pytest.raises(AmgError, match="unknown"):
         save_camera_path(path, f, "blender")
     assert f.read_text() == "precious"
+
+
+def test_nerfstudio_keyframes_in_either_layout_and_seconds_is_frames_over_fps(tmp_path):
+    ours = make_preset("orbit", {"angle": 90}, duration=2.0)
+    data = json.loads(dump_camera_path(ours, "nerfstudio", fps=10))
+    assert data["seconds"] * data["fps"] == pytest.approx(len(data["camera_path"]))  # 21 frames: 2.1 s
+    # older nerfstudio: row-major JSON text (translation at 3, 7, 11); and column-major lists
+    swapped = json.loads(json.dumps(data))
+    for i, k in enumerate(swapped["keyframes"]):
+        m = np.array(k["matrix"]).reshape(4, 4)
+        k["matrix"] = json.dumps(m.reshape(-1).tolist()) if i % 2 else m.T.reshape(-1).tolist()
+    f = tmp_path / "older.json"
+    f.write_text(json.dumps(swapped))
+    path = load_camera_path(f)
+    for k, orig in zip(path.keyframes, ours.keyframes):
+        assert np.abs(k.c2w - orig.c2w).max() < 1e-9
+    again = load_camera_path(save_camera_path(path, tmp_path / "again.json", "nerfstudio"))
+    assert again.keyframes[-1].time == pytest.approx(path.keyframes[-1].time)
+    # a string where a number belongs is named, not a traceback
+    swapped["keyframes"][1].update(override_transition_enabled=True, override_transition_sec="two")
+    f.write_text(json.dumps(swapped))
+    with pytest.raises(AmgError, match=r"keyframes\[1\]: override_transition_sec"):
+        load_camera_path(f)

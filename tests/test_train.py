@@ -175,3 +175,29 @@ def test_pose_estimator_command_plugs_in(dataset, video, tmp_path):
     with pytest.raises(AmgError, match="must contain {out}"):
         estimate_motion(video, f"{sys.executable} {script}")
     shutil.rmtree(motion.parent)
+
+
+def test_run_killed_after_its_last_checkpoint_finishes_and_damage_is_named(dataset, tmp_path):
+    out = tmp_path / "run"
+    config = TrainConfig(steps=4, learning_rate=1e-3, warmup_steps=1, checkpoint_every=2)
+    train(_pipe(), dataset, out, config)
+    final = read_adapter_tensors(out)
+    # killed after the step-4 checkpoint, before the final adapters were written
+    (out / "amg_adapters.json").unlink()
+    (out / "amg_adapters.safetensors").unlink()
+    again = train(_pipe(), dataset, out, config)
+    assert again.steps == 4 and again.resumed_from == 4
+    for k, v in read_adapter_tensors(out).items():
+        assert torch.equal(v, final[k])
+    # damaged checkpoints: refused with where to go on from, never a traceback
+    state = out / "checkpoints" / "step-00000004" / "trainer_state.json"
+    good = state.read_text()
+    longer = TrainConfig(steps=6, learning_rate=1e-3, warmup_steps=1, checkpoint_every=2)
+    for damage in (good[: len(good) // 2], good.replace('"step": 4', '"step": "one"')):
+        state.write_text(damage)
+        with pytest.raises(AmgError, match=r"step-00000004: this checkpoint is damaged .*resume from step 2"):
+            train(_pipe(), dataset, out, longer)
+    state.write_text(good)
+    (out / "checkpoints" / "step-00000004" / "optimizer.safetensors").write_bytes(b"\x00garbage")
+    with pytest.raises(AmgError, match="this checkpoint is damaged"):
+        train(_pipe(), dataset, out, longer)

@@ -93,7 +93,8 @@ class TrainResult:
 def latest_checkpoint(output: str | os.PathLike) -> Path | None:
     """The newest complete checkpoint under OUTPUT/checkpoints (None if there is none)."""
     folder = Path(output) / "checkpoints"
-    done = [p for p in folder.glob("step-*") if (p / STATE_FILE).is_file()] if folder.is_dir() else []
+    done = [p for p in folder.glob("step-*") if p.name[5:].isdigit() and (p / STATE_FILE).is_file()] \
+        if folder.is_dir() else []
     return max(done, key=lambda p: int(p.name.removeprefix("step-")), default=None)
 
 
@@ -121,9 +122,14 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
     step, losses = 0, []
     resume = latest_checkpoint(output)
     if resume is not None:
-        state = json.loads((resume / STATE_FILE).read_text(encoding="utf-8"))
-        step, losses = int(state["step"]), list(state["losses"])
-        pipe.load_adapters(resume)  # refuses a checkpoint of another base model
+        step, losses = _read_state(resume)
+        _loading_checkpoint(resume, lambda: pipe.load_adapters(resume))  # refuses another base model's
+    if resume is not None and step == config.steps and _final_steps(output) != step:
+        # killed after its last checkpoint but before the final adapters: finish what it did
+        record = _record(step, losses, config, dataset)
+        pipe.save_adapters(output, record)
+        pipe.adapter_source, pipe.adapter_training = str(output), record
+        return TrainResult(output, step, losses, step, time.perf_counter() - start)
     if step >= config.steps:
         raise AmgError(f"{output}: already trained for {step} steps (asked for {config.steps}); "
                        "ask for more steps to go on, or choose a new output folder")
@@ -136,7 +142,7 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
     params = [p for p in unet.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
     if resume is not None:
-        _load_optimizer(optimizer, resume)
+        _loading_checkpoint(resume, lambda: _load_optimizer(optimizer, resume))
     schedule = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=config.warmup_steps,
                              last_epoch=step - 1)  # resumed: the schedule goes on from `step`
     unet, optimizer = accelerator.prepare(unet, optimizer)
@@ -245,6 +251,61 @@ def _checkpoint(pipe, optimizer, output: Path, step: int, losses: list[float], c
     return folder
 
 
+def _final_steps(output: Path) -> int | None:
+    """The step count of the finished adapters in OUTPUT (None: none written, or unreadable)."""
+    from amg.model.adapters import read_adapter_info
+
+    try:
+        return read_adapter_info(output).training.steps
+    except AmgError:
+        return None
+
+
+def _damaged(checkpoint: Path, why: str) -> AmgError:
+    """The refusal for a checkpoint that cannot be read: where to go on from instead."""
+    older = [p for p in checkpoint.parent.glob("step-*") if (p / STATE_FILE).is_file() and p != checkpoint
+             and p.name < checkpoint.name]
+    if older:
+        back = max(older, key=lambda p: p.name)
+        advice = (f"move it away to resume from step {int(back.name.removeprefix('step-'))} ({back.name}), "
+                  "or start over in a new output folder")
+    else:
+        advice = "move it away (or choose a new output folder) to start over"
+    return AmgError(f"{checkpoint}: this checkpoint is damaged ({why}); {advice}")
+
+
+def _read_state(checkpoint: Path) -> tuple[int, list[float]]:
+    """Step and losses of a checkpoint's state file; a damaged one is refused with what to do."""
+    from amg.files import parse_json, read_text
+
+    try:
+        state = parse_json(read_text(checkpoint / STATE_FILE, "trainer state"), STATE_FILE)
+    except (AmgError, RecursionError) as e:
+        raise _damaged(checkpoint, str(e) if isinstance(e, AmgError) else "nested too deeply") from None
+    step, losses = (state.get("step"), state.get("losses")) if isinstance(state, dict) else (None, None)
+    name_step = checkpoint.name.removeprefix("step-")
+    if type(step) is not int or not name_step.isdigit() or step != int(name_step):
+        raise _damaged(checkpoint, f"its step {step!r} is not the {name_step} in its name")
+    if not isinstance(losses, list) or len(losses) != step or \
+            not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in losses):
+        raise _damaged(checkpoint, f"its losses are not {step} numbers")
+    if not isinstance(state.get("param_groups"), list):
+        raise _damaged(checkpoint, "its optimiser settings (param_groups) are missing")
+    return step, [float(v) for v in losses]
+
+
+def _loading_checkpoint(checkpoint: Path, load: Callable[[], None]) -> None:
+    """Run `load`; a checkpoint file that cannot be read becomes the damaged-checkpoint refusal."""
+    try:
+        load()
+    except AmgError as e:
+        if "made for base model" in str(e):  # another model's checkpoint is not damaged
+            raise
+        raise _damaged(checkpoint, str(e).removeprefix(f"{checkpoint}: ")) from None
+    except (ValueError, KeyError, TypeError, OSError, RuntimeError) as e:
+        raise _damaged(checkpoint, f"{type(e).__name__}: {e}") from None
+
+
 def _flatten_optimizer(optimizer) -> tuple[dict[str, torch.Tensor], list[dict]]:
     sd = optimizer.state_dict()
     tensors = {f"{idx}.{k}": torch.as_tensor(v).detach().cpu().contiguous()
@@ -258,11 +319,16 @@ def _load_optimizer(optimizer, checkpoint: Path) -> None:
     path = checkpoint / OPTIMIZER_FILE
     if not path.is_file():
         raise AmgError(f"{checkpoint}: checkpoint has no {OPTIMIZER_FILE}; it cannot be resumed")
-    tensors = load_file(path)
+    from safetensors import SafetensorError
+
+    try:
+        tensors = load_file(path)
+    except (SafetensorError, OSError) as e:
+        raise AmgError(f"{path.name} cannot be read ({e})") from None
     groups = json.loads((checkpoint / STATE_FILE).read_text(encoding="utf-8"))["param_groups"]
     state: dict[int, dict] = {}
     for key, value in tensors.items():
-        idx, name = key.split(".", 1)
+        idx, name = key.split(".", 1)  # a malformed key: ValueError, named as damage by the caller
         state.setdefault(int(idx), {})[name] = value
     try:
         optimizer.load_state_dict({"state": state, "param_groups": groups})

@@ -28,13 +28,21 @@ NAME = "nerfstudio"
 
 
 def _key_matrix(raw, where: str) -> np.ndarray:
-    if isinstance(raw, str):  # legacy viewer: JSON text, column-major (three.js Matrix4.elements)
+    """A keyframe's 4x4 camera-to-world from 16 numbers in either layout: nerfstudio's lists are
+    row-major and the legacy viewer's JSON text column-major (three.js), but older releases wrote
+    the other way round. The layout is read from where the translation and the [0, 0, 0, 1] row
+    are; only a matrix without translation (the same in both) falls back to the usual layout."""
+    row_major = not isinstance(raw, str)
+    if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError:
+            raw = parse_json(raw, f"{where}.matrix")
+        except AmgError:
             raise AmgError(f"{where}: 'matrix' is a string but not a list of 16 numbers") from None
-        return numbers(raw, f"{where}.matrix", 16).reshape(4, 4).T
-    return numbers(raw, f"{where}.matrix", 16).reshape(4, 4)
+    rows = numbers(raw, f"{where}.matrix", 16).reshape(4, 4)
+    last_row, last_column = np.allclose(rows[3], [0, 0, 0, 1]), np.allclose(rows[:, 3], [0, 0, 0, 1])
+    if last_row != last_column:
+        row_major = last_row
+    return rows if row_major else rows.T
 
 
 def _legacy_time(entry: dict, where: str) -> float | None:
@@ -42,18 +50,18 @@ def _legacy_time(entry: dict, where: str) -> float | None:
     if props is None:
         return None
     try:
-        pairs = json.loads(props) if isinstance(props, str) else props
+        pairs = parse_json(props, where) if isinstance(props, str) else props
         table = {str(k): v for k, v in pairs}
-    except (json.JSONDecodeError, TypeError, ValueError):
+    except (AmgError, TypeError, ValueError):
         raise AmgError(f"{where}: 'properties' is not a list of [name, value] pairs") from None
     if "TIME" not in table:
         return None
     return float(numbers([table["TIME"]], f"{where}.properties TIME", 1)[0])
 
 
-def _transition(entry: dict, default: float | None) -> float | None:
+def _transition(entry: dict, default, where: str) -> float | None:
     if entry.get("override_transition_enabled") and entry.get("override_transition_sec") is not None:
-        return float(entry["override_transition_sec"])
+        return float(numbers([entry["override_transition_sec"]], f"{where}: override_transition_sec", 1)[0])
     return default
 
 
@@ -113,11 +121,13 @@ def load(text: str, source: str) -> CameraPath:
             t = frac * seconds * ((n - 1) / n if loop else 1.0)
         elif default_transition is not None or entry.get("override_transition_enabled"):
             if i > 0:
-                step = _transition(entry, default_transition)
+                step = _transition(entry, default_transition, where)
                 clock += float(numbers([step], f"{where}: transition", 1)[0])
             t = clock
         elif seconds is not None and n > 1:
-            t = seconds * i / (n if loop else n - 1)
+            # an open path's keys end on its last frame, (frames - 1) / fps, short of seconds = frames / fps
+            end = samples.times[-1] if samples is not None and not loop else seconds
+            t = end * i / (n if loop else n - 1)
         else:
             t = float(i)
         keys.append(Keyframe(t, m, check_fov(f, where), name=_key_name(entry, i)))
@@ -131,9 +141,14 @@ def load(text: str, source: str) -> CameraPath:
                                  "smoothness_value", "default_fov", "default_transition_sec", "crop")
             if k in data}
     # the current viewer's smoothness slider is the spline tension; the legacy one's is not
-    tension = float(np.clip(data.get("smoothness_value", 0.0), 0.0, 1.0)) if "default_transition_sec" in data else 0.0
+    tension = float(np.clip(numbers([data.get("smoothness_value", 0.0)], f"{source}: smoothness_value", 1)[0],
+                            0.0, 1.0)) if "default_transition_sec" in data else 0.0
+    if aspect is not None:
+        aspect = float(numbers([aspect], f"{source}: aspect", 1)[0])
+        if aspect <= 0:
+            raise AmgError(f"{source}: aspect must be positive, got {aspect:g}")
     return CameraPath(keys, tension=tension, loop=loop, period=period, samples=samples,
-                      aspect=float(aspect) if aspect else None,
+                      aspect=aspect or None,
                       name=str(data.get("render_name", "")), source=source, meta={"nerfstudio": meta})
 
 
@@ -141,10 +156,10 @@ def _key_name(entry: dict, i: int) -> str:
     props = entry.get("properties")
     if isinstance(props, str):
         try:
-            for k, v in json.loads(props):
+            for k, v in parse_json(props, "properties"):
                 if k == "NAME":
                     return str(v)
-        except (json.JSONDecodeError, TypeError, ValueError):
+        except (AmgError, TypeError, ValueError):
             pass
     return ""
 
@@ -163,7 +178,6 @@ def dump(path: CameraPath, fps: float | None = None, width: int | None = None, h
         c2w, fov = path.samples.c2w, path.samples.fov_y_deg
         if path.shake is not None:
             c2w, fov = path.poses_at(path.samples.times)
-        seconds = meta.get("seconds", len(c2w) / fps)
     else:
         if retime_frames is not None:
             times = path.frame_times(retime_frames, fps, retime=True)
@@ -171,7 +185,7 @@ def dump(path: CameraPath, fps: float | None = None, width: int | None = None, h
             count = int(np.floor(path.duration * fps + 1e-6)) + (0 if path.loop else 1)
             times = path.frame_times(max(count, 1), fps)
         c2w, fov = path.poses_at(times)
-        seconds = path.duration
+    seconds = len(c2w) / fps  # nerfstudio renders round(seconds * fps) frames: exactly these
     aspect = width / height if width and height else (path.aspect or 1.0)
     width = int(width or meta.get("render_width") or 256)
     height = int(height or meta.get("render_height") or round(width / aspect))
