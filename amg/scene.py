@@ -7,6 +7,7 @@ that is wrong (e.g. ``people[1].placement.heading``).
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Literal
@@ -107,7 +108,7 @@ class RenderSettings(_Strict):
     width: int = Field(256, ge=16, le=MAX_SIZE)
     height: int = Field(256, ge=16, le=MAX_SIZE)
     frames: int = Field(16, ge=1, le=1000)
-    fps: float = Field(8.0, gt=0.0, le=120.0)
+    fps: float = Field(8.0, ge=1.0, le=120.0)
     #: Background colour, "#rrggbb"; black is the paper's condition.
     background: str = "#000000"
     #: Draw a floor grid so camera motion shows in the condition video.
@@ -119,6 +120,15 @@ class RenderSettings(_Strict):
         if v % 8:
             raise ValueError(f"must be a multiple of 8 (the video model's latent grid), got {v}")
         return v
+
+    def with_overrides(self, **values) -> "RenderSettings":
+        """These settings with the given values (None: keep; 0 is a value, checked like the rest)."""
+        data = self.model_dump()
+        data.update({k: v for k, v in values.items() if v is not None})
+        try:
+            return RenderSettings.model_validate(data)
+        except ValidationError as e:
+            raise AmgError(_describe(e, "render")) from None
 
 
 class Scene(_Strict):
@@ -187,10 +197,10 @@ class Scene(_Strict):
         return p
 
 
-def _describe(err: ValidationError) -> str:
+def _describe(err: ValidationError, root: str = "") -> str:
     parts = []
     for e in err.errors():
-        loc = ""
+        loc = root
         for item in e["loc"]:
             loc += f"[{item}]" if isinstance(item, int) else (f".{item}" if loc else str(item))
         msg = e["msg"].removeprefix("Value error, ")
@@ -198,5 +208,10 @@ def _describe(err: ValidationError) -> str:
             msg = "unknown field"
         elif e["type"] == "missing":
             msg = "required field is missing"
+        value = e.get("input")
+        if isinstance(value, float) and not math.isfinite(value):
+            msg = "must be a finite number"
+        if root and "got" not in msg and e["type"] not in ("extra_forbidden", "missing"):
+            msg += f", got {value!r}"
         parts.append(f"{loc or 'scene'}: {msg}")
     return "; ".join(parts)

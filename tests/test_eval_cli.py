@@ -27,10 +27,12 @@ def videos(tmp_path_factory):
     root = tmp_path_factory.mktemp("videos")
     ref, _ = moving_blobs_video(size=128, num_blobs=4, seed=0)
     other, _ = moving_blobs_video(size=128, num_blobs=4, seed=5)
-    paths = {"ref": root / "ref.mp4", "other": root / "other.mp4", "short": root / "short.mp4"}
+    paths = {"ref": root / "ref.mp4", "other": root / "other.mp4", "short": root / "short.mp4",
+             "half_rate": root / "half_rate.mp4"}
     write_mp4(ref, paths["ref"], fps=8)
     write_mp4(other, paths["other"], fps=8)
     write_mp4(ref[:10], paths["short"], fps=8)
+    write_mp4(ref[::2], paths["half_rate"], fps=4)  # the same 2 s at half the frame rate
     return paths
 
 
@@ -62,8 +64,16 @@ def test_pair_bad_input_exits_2(videos, monkeypatch, capsys, tmp_path):
     assert "nope.mp4: video file not found" in capsys.readouterr().err
     assert amg_eval(monkeypatch, "--video", videos["short"], "--reference", videos["ref"], "--tracker", "lk") == 2
     assert "10 frames but the reference has 16" in capsys.readouterr().err
+    # resampling matches frame rates over one span of time; 1.25 s against 2 s is refused
     assert amg_eval(monkeypatch, "--video", videos["short"], "--reference", videos["ref"], "--tracker", "lk",
+                    "--resample") == 2
+    assert "lasts 1.25 s but the reference 2.00 s" in capsys.readouterr().err
+    assert amg_eval(monkeypatch, "--video", videos["half_rate"], "--reference", videos["ref"], "--tracker", "lk",
                     "--resample") == 0
+    for bad in ("nan", "-1", "inf"):
+        assert amg_eval(monkeypatch, "--video", videos["ref"], "--reference", videos["ref"], "--tracker", "lk",
+                        "--still-px", bad) == 2
+        assert f"still-px must be a number of pixels, 0 or more, got {bad}" in capsys.readouterr().err
     assert amg_eval(monkeypatch, "--video", videos["ref"]) == 2
     assert "--reference is required" in capsys.readouterr().err
     assert amg_eval(monkeypatch, "--video", videos["ref"], "--reference", videos["ref"], "--mask",

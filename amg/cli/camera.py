@@ -8,11 +8,10 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
-from amg.camera.formats import FORMATS, load_camera_path, save_camera_path
+from amg.camera.formats import FORMATS, MAX_FRAMES, check_sampling, load_camera_path, save_camera_path
+from amg.files import parse_json
 from amg.camera.presets import PRESETS, make_preset, preset_params
 from amg.camera.subjects import Subjects, fit_to_subjects
 from amg.errors import AmgError
@@ -96,8 +95,10 @@ def _parse_set(items: list[str]) -> dict:
             raise AmgError(f"--set {item!r}: expected KEY=VALUE")
         key, value = item.split("=", 1)
         try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
+            out[key.strip()] = parse_json(value, f"--set {key.strip()}")
+        except AmgError as e:
+            if "nested" in str(e) or "digits" in str(e):  # JSON, but not a value anyone means
+                raise
             out[key.strip()] = value
     return out
 
@@ -113,8 +114,9 @@ def _presets(args) -> int:
 
 
 def _preset(args) -> int:
-    if args.frames < 1 or not args.fps > 0:
-        raise AmgError(f"--frames must be >= 1 and --fps positive, got {args.frames} and {args.fps}")
+    check_sampling(None, args.fps)
+    if not 1 <= args.frames <= MAX_FRAMES:
+        raise AmgError(f"--frames must be 1-{MAX_FRAMES}, got {args.frames}")
     params = {k: getattr(args, k) for k in _NUMBER_FLAGS + _CHOICE_FLAGS if getattr(args, k) is not None}
     if args.constant_speed:
         params["constant_speed"] = True
@@ -129,13 +131,15 @@ def _preset(args) -> int:
 
 
 def _import(args) -> int:
+    check_sampling(None, args.fps)
     path = load_camera_path(args.file, args.format, fps=args.fps, fov=args.fov)
     if args.fit:
         path = fit_to_subjects(path, _subjects(args), azimuth="auto" if args.azimuth is None else args.azimuth)
     if args.retime_frames is not None:
-        if args.retime_frames < 2 or not args.retime_fps > 0:
-            raise AmgError(f"--retime-frames must be >= 2 and --retime-fps positive, "
-                           f"got {args.retime_frames} and {args.retime_fps}")
+        try:
+            check_sampling(None, args.retime_fps, args.retime_frames)
+        except AmgError as e:
+            raise AmgError(f"--retime-frames/--retime-fps: {e}") from None
         frames = args.retime_frames
         path = path.retimed(frames / args.retime_fps if path.loop else (frames - 1) / args.retime_fps)
     out = save_camera_path(path, args.output, "amg")
@@ -147,8 +151,6 @@ def _import(args) -> int:
 
 def _export(args) -> int:
     path = load_camera_path(args.file)
-    if args.retime_frames is not None and args.retime_frames < 2:
-        raise AmgError(f"--retime-frames must be >= 2, got {args.retime_frames}")
     out = save_camera_path(path, args.output, args.format, fps=args.fps, width=args.width, height=args.height,
                            retime_frames=args.retime_frames)
     print(f"wrote {out} ({args.format})")

@@ -87,7 +87,7 @@ def _load(source: str, fps: float | None = None):
             motions = load_source(source)
         except AmgError:
             raise AmgError(f"{source}: no such motion file or preset (see `amg motion list`)") from None
-        if fps:
+        if fps is not None:
             motions = [edit.resample(m, fps) for m in motions]
     return motions
 

@@ -9,6 +9,7 @@ folder per person; see amg.render.frames).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 
 def register(sub) -> None:
@@ -36,7 +37,7 @@ def run(args) -> int:
     import numpy as np
 
     from amg.errors import AmgError
-    from amg.files import atomic_write_bytes
+    from amg.files import atomic_write_bytes, check_output
     from amg.render import render_scene, write_mp4
     from amg.render.passes import PASSES, check_passes, pass_paths, passes_from_render
     from amg.scene import Scene
@@ -46,6 +47,12 @@ def run(args) -> int:
     passes = check_passes(args.passes, PASSES + ("pose+depth",))
     if args.frames_dir and Path(args.frames_dir).exists() and not Path(args.frames_dir).is_dir():
         raise AmgError(f"--frames-dir {args.frames_dir}: exists and is not a folder")
+    for path in pass_paths(args.output, passes).values():  # every output is checked before anything is made
+        check_output(path)
+    if args.masks:
+        check_output(args.masks, "--masks")
+        if Path(args.masks).resolve() == Path(args.output).resolve():
+            raise AmgError(f"--masks {args.masks!r}: is the video output itself; give another file")
     scene = Scene.load(args.scene)
     if args.floor:
         scene.render.floor = True

@@ -161,6 +161,9 @@ def evaluate_pair(
     (KeyboardInterrupt). panel: also draw the tracklets (EvalResult.panel) to look at.
     """
     config = config or EvalConfig()
+    config.motion.check()  # before the slow work, not after it
+    if config.max_side is not None and not (isinstance(config.max_side, int) and 16 <= config.max_side <= 8192):
+        raise AmgError(f"max side must be 16-8192 pixels (or none), got {config.max_side}")
     started = time.perf_counter()
 
     def report(fraction: float, message: str):

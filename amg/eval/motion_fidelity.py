@@ -28,8 +28,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 
+from amg.errors import AmgError
 from amg.eval.tracklets import Tracklets
 
 
@@ -39,6 +42,12 @@ class MotionFidelityConfig:
     still_px: float = 0.1
     #: Tracklets that never move this far (pixels) from their start are left out.
     min_extent_px: float = 1.0
+
+    def check(self) -> None:
+        for name in ("still_px", "min_extent_px"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise AmgError(f"{name.replace('_', '-')} must be a number of pixels, 0 or more, got {value}")
 
 
 @dataclass
@@ -94,6 +103,7 @@ def motion_fidelity_score(generated: Tracklets | np.ndarray, reference: Tracklet
                           config: MotionFidelityConfig | None = None) -> MotionFidelity:
     """Motion Fidelity Score of generated tracklets (M, T, 2) against reference ones (N, T, 2)."""
     config = config or MotionFidelityConfig()
+    config.check()
     gen = generated if isinstance(generated, Tracklets) else Tracklets(generated, "given", (0, 0), len(generated))
     ref = reference if isinstance(reference, Tracklets) else Tracklets(reference, "given", (0, 0), len(reference))
     gen, ref = gen.moving(config.min_extent_px), ref.moving(config.min_extent_px)

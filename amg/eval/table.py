@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from amg.errors import AmgError
+from amg.files import parse_json, read_text
 from amg.eval.clip_score import ClipScorer, ClipUnavailable
 from amg.eval.evaluate import EvalConfig, EvalResult, evaluate_pair
 
@@ -48,19 +48,15 @@ def _manifest_rows(run_dir: Path) -> list[dict] | None:
     jsonl, csv_path = run_dir / "triplets.jsonl", run_dir / "triplets.csv"
     if jsonl.is_file():
         rows = []
-        for i, line in enumerate(jsonl.read_text().splitlines(), 1):
+        for i, line in enumerate(read_text(jsonl, "triplets").splitlines(), 1):
             if line.strip():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise AmgError(f"{jsonl}: line {i} is not JSON ({e.msg})") from None
+                row = parse_json(line, f"{jsonl}: line {i}")
                 if not isinstance(row, dict):
                     raise AmgError(f"{jsonl}: line {i} must be a JSON object")
                 rows.append(row)
         return rows
     if csv_path.is_file():
-        with csv_path.open(newline="") as f:
-            return list(csv.DictReader(f))
+        return list(csv.DictReader(io.StringIO(read_text(csv_path, "triplets"), newline="")))
     return None
 
 
@@ -86,7 +82,7 @@ def find_triplets(run_dir: str | Path) -> list[Triplet]:
             if not gen.is_file() or ref is None:
                 continue
             prompt_file = sub / "prompt.txt"
-            prompt = prompt_file.read_text().strip() if prompt_file.is_file() else None
+            prompt = read_text(prompt_file, "prompt").strip() if prompt_file.is_file() else None
             triplets.append(Triplet(sub.name, gen, ref, prompt or None))
     if not triplets:
         raise AmgError(f"{run_dir}: no triplets found (expected triplets.jsonl, triplets.csv, or sub-folders "

@@ -28,11 +28,16 @@ class VideoPair:
 
 def load_frames(video, name: str) -> np.ndarray:
     """(T, H, W, 3) uint8 frames from a path or an array; `name` goes into error messages."""
+    return _load(video, name)[0]
+
+
+def _load(video, name: str) -> tuple[np.ndarray, float | None]:
+    """Frames and frame rate (None for an array: it has no clock)."""
     if isinstance(video, (str, os.PathLike)):
         from amg.render.video import read_video
 
-        frames, _fps = read_video(video)
-        return frames
+        frames, fps = read_video(video)
+        return frames, (fps if fps and np.isfinite(fps) and fps > 0 else None)
     frames = np.asarray(video)
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise AmgError(f"{name}: frames must be (T, H, W, 3), got shape {frames.shape}")
@@ -40,7 +45,7 @@ def load_frames(video, name: str) -> np.ndarray:
         raise AmgError(f"{name}: holds no video frames")
     if frames.dtype != np.uint8:
         raise AmgError(f"{name}: frames must be uint8, got {frames.dtype}")
-    return frames
+    return frames, None
 
 
 def resample_frames(frames: np.ndarray, count: int) -> np.ndarray:
@@ -65,8 +70,8 @@ def prepare_pair(generated, reference, resample: bool = False, max_side: int | N
     shorter (they must cover the same span of time); otherwise that is refused.
     max_side: scale both down so the longer image side is at most this (None: keep).
     """
-    gen = load_frames(generated, "generated video")
-    ref = load_frames(reference, "reference video")
+    gen, fps_gen = _load(generated, "generated video")
+    ref, fps_ref = _load(reference, "reference video")
     notes: list[str] = []
     for name, frames in (("generated video", gen), ("reference video", ref)):
         if len(frames) < min_frames:
@@ -76,6 +81,11 @@ def prepare_pair(generated, reference, resample: bool = False, max_side: int | N
         if not resample:
             raise AmgError(f"generated video has {n_gen} frames but the reference has {n_ref}: frames must "
                            "correspond one to one (ask to resample if both cover the same time span)")
+        if fps_gen and fps_ref:  # resampling pairs frames of one time span, never two different ones
+            t_gen, t_ref = n_gen / fps_gen, n_ref / fps_ref
+            if abs(t_gen - t_ref) > max(1.5 / min(fps_gen, fps_ref), 0.02 * max(t_gen, t_ref)):
+                raise AmgError(f"generated video lasts {t_gen:.2f} s but the reference {t_ref:.2f} s: resampling "
+                               "only matches frame rates of the same span of time; trim one to the other's length")
         count = min(n_gen, n_ref)
         if n_gen > count:
             gen = resample_frames(gen, count)

@@ -27,10 +27,12 @@ from scipy.spatial.transform import Rotation
 from amg.errors import AmgError
 from amg.files import atomic_path
 from amg.motion.formats import ACCEPTED_FORMATS, check_file
-from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
+from amg.motion.motion import MAX_FPS, SMPLX_JOINT_NAMES, Motion
 from amg.motion.skeleton import PARENTS, REST_JOINTS
 
 J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
+#: Deepest joint nesting read (real rigs: under 60 with fingers).
+MAX_DEPTH = 256
 
 #: Per side, SMPL-X joint -> name parts (after removing the side) in priority order.
 #: Assigned in this order, each BVH joint used once: so "Shoulder" is the collar of a
@@ -130,6 +132,9 @@ class _Rig:
             raise AmgError(f"{path}: not a BVH file (it must start with HIERARCHY); {ACCEPTED_FORMATS}")
         if head.count("{") != head.count("}"):
             raise AmgError(f"{path}: the BVH hierarchy is incomplete (unbalanced braces)")
+        depth = np.cumsum([1 if c == "{" else -1 for c in re.findall(r"[{}]", head)] or [0]).max()
+        if depth > MAX_DEPTH:  # the parser (and any body) would recurse this deep
+            raise AmgError(f"{path}: the BVH hierarchy is nested {depth} joints deep (at most {MAX_DEPTH})")
         rest = [line.strip() for line in lines[m + 1:]]
         if len(rest) < 2 or not rest[0].startswith("Frames:") or not rest[1].startswith("Frame Time:"):
             raise AmgError(f"{path}: the BVH MOTION section must start with 'Frames:' and 'Frame Time:' lines")
@@ -151,8 +156,9 @@ class _Rig:
             self.tips.append(tuple(joint.Children[0].Offset) if joint.Children else tuple(joint.EndSite))
         self.parents = _parents_of(bvh.Root)
         self.offsets = np.array(self.offsets, dtype=np.float64)
-        if not bvh.FrameTime or bvh.FrameTime <= 0 or not np.isfinite(bvh.FrameTime):
-            raise AmgError(f"{path}: BVH 'Frame Time' must be positive, got {bvh.FrameTime}")
+        if not (np.isfinite(bvh.FrameTime) and bvh.FrameTime >= 1 / MAX_FPS):
+            raise AmgError(f"{path}: BVH 'Frame Time' must be at least {1 / MAX_FPS:g} s (at most {MAX_FPS:g} "
+                           f"frames a second), got {bvh.FrameTime}")
         self.fps = 1.0 / bvh.FrameTime
         width = sum(len(c) for c in self.channels)
         try:

@@ -70,6 +70,13 @@ def check_file(path: str | os.PathLike) -> Path:
 
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
     """All arrays of an `.npz` (or the one array of an `.npy`, as key "array"), no pickles."""
+    with path.open("rb") as f:
+        magic = f.read(6)
+    if not (magic.startswith(b"PK\x03\x04") or magic == b"\x93NUMPY"):
+        # np.load takes anything else for a pickle; only a real one (protocol 2+) is called that
+        what = "holds pickled Python objects, which are never loaded (they can run code)" if magic[:1] == b"\x80" \
+            else "not a NumPy .npz/.npy file (its first bytes are not NumPy's)"
+        raise AmgError(f"{path}: {what}; {ACCEPTED_FORMATS}")
     try:
         data = np.load(path, allow_pickle=False)
     except ValueError as e:
@@ -123,7 +130,7 @@ def _finite(arr: np.ndarray, key: str, path: Path) -> np.ndarray:
         raise AmgError(f"{path}: {key!r} must hold numbers, got dtype {arr.dtype}")
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)):
-        bad = np.argwhere(~np.isfinite(arr.reshape(arr.shape[0], -1)))[0][0] if arr.ndim else 0
+        bad = np.argwhere(~np.isfinite(arr.reshape(arr.shape[0], -1)))[0][0] if arr.ndim and arr.shape[0] else 0
         raise AmgError(f"{path}: {key!r} contains NaN or infinite values (first at frame {bad})")
     return arr
 
@@ -346,7 +353,14 @@ def load_motion_file(path: str | os.PathLike, fps: float | None = None, progress
         motions = [import_bvh(path)]
     elif suffix in (".npz", ".npy"):
         data = read_arrays(path)
-        motions = import_arrays(data, path, fps, progress)
+        try:
+            motions = import_arrays(data, path, fps, progress)
+        except AmgError as e:  # a check deeper down names the motion: name the user's file
+            raise (e if str(path) in str(e) else AmgError(f"{path}: {e}")) from None
+        except (ValueError, IndexError, TypeError, KeyError) as e:  # arrays of shapes no importer expects
+            shapes = ", ".join(f"{k} {np.shape(v)}" for k, v in sorted(data.items())[:12])
+            raise AmgError(f"{path}: its arrays do not fit together as a motion ({shapes}): "
+                           f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     else:
         raise AmgError(f"{path}: unknown motion file type {suffix or '(no extension)'!r}; {ACCEPTED_FORMATS}")
     if fps is not None:  # joint files already took `fps` as their own rate: no-op for them

@@ -19,6 +19,10 @@ SMPLX_JOINT_NAMES = (
 #: Parent of each of the 22 body joints (-1 for the pelvis).
 SMPLX_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19)
 NUM_BODY_JOINTS = 21
+#: Bounds on what a motion may ask memory for: frames per second, and frames of one clip.
+MAX_FPS = 1000.0
+MAX_FRAMES = 200_000
+MAX_VALUE = 1e5
 
 
 @dataclass
@@ -59,10 +63,19 @@ class Motion:
                 raise AmgError(f"{where}: {key} has {arr.shape[0]} frames, global_orient has {t}")
             if not np.all(np.isfinite(arr)):
                 raise AmgError(f"{where}: {key} contains NaN or infinite values")
+            if arr.size and np.abs(arr).max() > MAX_VALUE:  # finite, but inf once in centimetres or squared
+                raise AmgError(f"{where}: {key} holds values up to {np.abs(arr).max():.3g}, beyond any body's "
+                               f"(at most {MAX_VALUE:g} metres or radians)")
         if t < 1:
             raise AmgError(f"{where}: has no frames")
-        if not (np.isfinite(self.fps) and self.fps > 0):
-            raise AmgError(f"{where}: fps must be a positive number, got {self.fps}")
+        if not (np.isfinite(self.fps) and 0 < self.fps <= MAX_FPS):
+            raise AmgError(f"{where}: fps must be a positive number up to {MAX_FPS:g}, got {self.fps}")
+        if t > MAX_FRAMES:
+            raise AmgError(f"{where}: {t} frames is more than the {MAX_FRAMES} a motion may hold")
+        if self.betas is not None:
+            self.betas = np.asarray(self.betas, dtype=np.float64)
+            if self.betas.ndim != 1 or not np.all(np.isfinite(self.betas)):
+                raise AmgError(f"{where}: betas must be a list of finite numbers, got shape {self.betas.shape}")
 
     @property
     def num_frames(self) -> int:
@@ -95,8 +108,13 @@ class Motion:
 
     def at_fps(self, fps: float, num_frames: int | None = None) -> "Motion":
         """Resampled to `fps`; `num_frames` frames from the start (the clip holds its last pose)."""
+        if not (np.isfinite(fps) and 0 < fps <= MAX_FPS):
+            raise AmgError(f"motion {self.name!r}: fps must be a positive number up to {MAX_FPS:g}, got {fps}")
         if num_frames is None:
             num_frames = int(np.floor(self.duration * fps + 1e-6)) + 1
+        if not 1 <= num_frames <= MAX_FRAMES:
+            raise AmgError(f"motion {self.name!r}: {num_frames} frames at {fps:g} fps is more than the "
+                           f"{MAX_FRAMES} a motion may hold; ask for a lower frame rate")
         m = self.sample(np.arange(num_frames) / fps)
         m.fps = float(fps)
         return m

@@ -69,13 +69,9 @@ def render_scene(
     progress: Callable[[str], None] | None = None,
 ) -> RenderResult:
     """Render the condition video of `scene` (its render settings, optionally overridden)."""
-    settings = scene.render
-    frames = frames or settings.frames
-    width, height = width or settings.width, height or settings.height
-    fps = fps or settings.fps
-    for name, value, lo, hi in (("width", width, 16, 1024), ("height", height, 16, 1024), ("frames", frames, 1, 1000)):
-        if not lo <= value <= hi:
-            raise AmgError(f"render {name} must be between {lo} and {hi}, got {value}")
+    # the scene's own rules (sizes in multiples of 8, 1..1000 frames, 1..120 fps): what is asked is what is written
+    settings = scene.render.with_overrides(frames=frames, width=width, height=height, fps=fps)
+    frames, width, height, fps = settings.frames, settings.width, settings.height, settings.fps
     from amg.motion.library import scene_motion
 
     say = progress or (lambda msg: None)

@@ -6,6 +6,7 @@ format)` writes one. All poses inside AMG are camera-to-world with OpenGL camera
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -76,6 +77,11 @@ def dump_camera_path(path: CameraPath, format: str = "amg", fps: float | None = 
                      retime_frames: int | None = None) -> str:
     """Text of `path` in `format`. Dense formats sample it at `fps` (their own default when
     None), or at `retime_frames` frames stretched over the whole path."""
+    default_fps = {"nerfstudio": path.meta.get("nerfstudio", {}).get("fps") or 24.0, "tum": 30.0}.get(format, 8.0)
+    check_sampling(path, fps if fps is not None else default_fps, retime_frames, dense=format != "amg")
+    for name, value in (("width", width), ("height", height)):
+        if value is not None and not 1 <= value <= 16384:
+            raise AmgError(f"{name} must be 1-16384 pixels, got {value}")
     if format == "amg":
         return amg_json.dump(path if retime_frames is None else _baked(path, retime_frames, fps or 8.0))
     if format == "nerfstudio":
@@ -95,6 +101,23 @@ def save_camera_path(path: CameraPath, file: str | os.PathLike, format: str = "a
     file = Path(file)
     atomic_write_text(file, text)
     return file
+
+
+#: Most camera frames a file may be sampled into (an hour at 24 fps is 86,400).
+MAX_FRAMES = 100_000
+MAX_FPS = 1000.0
+
+
+def check_sampling(path: CameraPath | None, fps: float, frames: int | None = None, dense: bool = True) -> None:
+    """Refuse a rate or frame count that is not a number, or that would make more than
+    MAX_FRAMES cameras (each is kept in memory)."""
+    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and 0 < fps <= MAX_FPS):
+        raise AmgError(f"fps must be a number above 0 and at most {MAX_FPS:g}, got {fps}")
+    if frames is not None and not 2 <= frames <= MAX_FRAMES:
+        raise AmgError(f"frame count must be 2-{MAX_FRAMES}, got {frames}")
+    if dense and frames is None and path is not None and path.duration * fps > MAX_FRAMES:
+        raise AmgError(f"{path.duration:g} s at {fps:g} fps is {path.duration * fps:.3g} frames, more than "
+                       f"{MAX_FRAMES}; ask for a lower fps or a frame count")
 
 
 def _baked(path: CameraPath, frames: int, fps: float) -> CameraPath:
