@@ -139,7 +139,7 @@ def test_table_bad_folders(monkeypatch, capsys, tmp_path):
     assert "no triplets found" in capsys.readouterr().err
     (tmp_path / "triplets.jsonl").write_text("{not json\n")
     assert amg_eval(monkeypatch, "--table", tmp_path) == 2
-    assert "line 1 is not JSON" in capsys.readouterr().err
+    assert "line 1: not valid JSON" in capsys.readouterr().err
 
 
 # --- CoTracker through torch.hub, from a local repository and checkpoint ---------------------
