@@ -80,7 +80,7 @@ def test_skinned_people_reproduce_rendered_joints_and_vertices(exported):
 
 
 def test_skirt_follows_the_legs(exported):
-    """The skirt is skinned to the body (weights from the nearest body vertices): close to the render's skirt."""
+    """The skirt is skinned to the pelvis and thighs: exact at frame 0, close to the render's skirt after."""
     from amg.motion.library import scene_motion
     from amg.render import scene_avatars
 
@@ -91,10 +91,11 @@ def test_skirt_follows_the_legs(exported):
     doc, node = g.doc, g.node_named("woman mesh")
     skirt = next(i for i, pr in enumerate(doc.meshes[doc.nodes[node].mesh].primitives)
                  if doc.materials[pr.material].name == "woman skirt")
-    for t in (0, FRAMES - 1):
+    for t in range(FRAMES):
         verts = g.skin_vertices(node, t / FPS)[skirt]
         assert len(verts) == posed.meshes[1][0].shape[1]
-        assert np.abs(verts - posed.meshes[1][0][t]).mean() < 0.03
+        err = np.linalg.norm(verts - posed.meshes[1][0][t], axis=1)
+        assert err.mean() < (1e-3 if t == 0 else 0.07), (t, err.mean())  # a rigged skirt, not the procedural one
 
 
 def test_camera_reproduces_scene_camera_pose_and_fov(exported):

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from amg.avatar.appearance import Appearance, parse_appearance
-from amg.avatar.garments import skirt_faces, skirt_vertices, transfer_skin_weights
+from amg.avatar.garments import skirt_faces, skirt_skin_weights, skirt_vertices
 from amg.errors import AmgError
 from amg.motion import edit
-from amg.motion.motion import Motion
+from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
 from amg.motion.skeleton import PELVIS_HEIGHT
 from amg.scene import AvatarSpec
 
@@ -99,12 +99,13 @@ class Avatar:
         parts = [SkinPart("body", sk.bind_vertices, sk.faces, sk.weights, sk.bones, self.colors)]
         app = self.appearance
         if app.lower in ("skirt", "dress"):
-            # The skirt as the renderer builds it at the first frame, weights from the nearest body
-            # vertices there, then un-skinned to the bind pose: exact at frame 0, following the legs after.
+            # The skirt as the renderer builds it at the first frame, skinned to the pelvis and thighs
+            # and un-skinned to the bind pose: exact at frame 0, following the legs after.
             skin0 = sk.poses[0] @ np.linalg.inv(sk.bind)  # (B, 4, 4) bind -> frame 0
-            body0 = _skin(skin0, sk.bind_vertices, sk.weights, sk.bones)
             verts0 = skirt_vertices(sk.joints[:1], app.hem, self.waist_radius)[0]
-            weights, bones = transfer_skin_weights(verts0, body0, sk.weights, sk.bones, len(sk.names))
+            pelvis, left_hip, right_hip = (int(sk.joint_bones[SMPLX_JOINT_NAMES.index(n)])
+                                           for n in ("pelvis", "left_hip", "right_hip"))
+            weights, bones = skirt_skin_weights(pelvis, left_hip, right_hip)
             blend = np.einsum("vk,vkij->vij", weights, skin0[bones])  # (N, 4, 4)
             verts = np.einsum("vij,vj->vi", np.linalg.inv(blend), np.c_[verts0, np.ones(len(verts0))])[:, :3]
             colors = np.tile(np.asarray(app.bottom, np.float32), (len(verts), 1))
@@ -126,12 +127,6 @@ class Avatar:
         mesh = trimesh.util.concatenate(parts)
         atomic_write_bytes(path, mesh.export(file_type="glb"))
         return path
-
-
-def _skin(transforms: np.ndarray, vertices: np.ndarray, weights: np.ndarray, bones: np.ndarray) -> np.ndarray:
-    """Linear blend skinning: transforms (B, 4, 4), vertices (V, 3), weights and bones (V, K) -> (V, 3)."""
-    blend = np.einsum("vk,vkij->vij", weights, transforms[bones])
-    return np.einsum("vij,vj->vi", blend, np.c_[vertices, np.ones(len(vertices))])[:, :3]
 
 
 def resolve_appearance(spec: AvatarSpec, index: int = 0) -> Appearance:

@@ -61,28 +61,19 @@ def skirt_vertices(
     return out.reshape(len(j), rings * segments, 3).astype(np.float32)
 
 
-def transfer_skin_weights(
-    points: np.ndarray,        # (N, 3) garment vertices at the bind pose
-    vertices: np.ndarray,      # (V, 3) body vertices at the bind pose
-    weights: np.ndarray,       # (V, K) body skin weights
-    bones: np.ndarray,         # (V, K) bone of each weight
-    num_bones: int,
-    neighbours: int = 8,
-    influences: int = 4,
+
+def skirt_skin_weights(
+    pelvis: int, left_thigh: int, right_thigh: int,  # bone indices of the skeleton the skirt is skinned to
+    rings: int = 10, segments: int = 40,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Skin weights for a garment from the nearest body vertices (inverse-distance average).
+    """Skin weights for the skirt of `skirt_vertices` (same ring/segment layout), as a rigger would
+    paint them: the waist follows the pelvis, the hem the thighs, each side its own leg and the
+    front and back both legs evenly. Smooth in both directions, so a stride never tears it.
 
-    Returns weights (N, influences) float32 summing to 1 and bones (N, influences) int.
+    Returns weights (rings * segments, 3) summing to 1 and bones (rings * segments, 3).
     """
-    from scipy.spatial import cKDTree
-
-    dist, idx = cKDTree(vertices).query(points, k=neighbours)  # (N, k)
-    w = 1.0 / np.maximum(dist, 1e-4)
-    w /= w.sum(1, keepdims=True)
-    dense = np.zeros((len(points), num_bones))
-    rows = np.repeat(np.arange(len(points)), neighbours * weights.shape[1])
-    np.add.at(dense, (rows, bones[idx].reshape(-1)), (w[..., None] * weights[idx]).reshape(-1))
-    top = np.argsort(-dense, axis=1)[:, :influences]
-    out = np.take_along_axis(dense, top, 1)
-    out /= np.maximum(out.sum(1, keepdims=True), 1e-12)
-    return out.astype(np.float32), top.astype(np.int64)
+    s = np.repeat(np.linspace(0.0, 1.0, rings), segments)  # 0 at the waist .. 1 at the hem
+    side = np.tile(np.cos(np.linspace(0, 2 * np.pi, segments, endpoint=False)), rings)  # +1 left leg .. -1 right
+    weights = np.stack([1.0 - s, s * (1.0 + side) / 2, s * (1.0 - side) / 2], axis=1)
+    bones = np.tile([pelvis, left_thigh, right_thigh], (len(s), 1))
+    return weights.astype(np.float32), bones.astype(np.int64)
