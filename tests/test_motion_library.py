@@ -195,3 +195,32 @@ def test_locomotion_presets_loop_without_a_jump(name):
     looped = scene_motion(scene.people[0], scene, num_frames=int(3 * m.duration * 30), fps=30.0)
     travel = np.linalg.norm(np.diff(looped.transl[:, [0, 2]], axis=0), axis=1)
     assert travel.max() < 0.25 and looped.transl[-1, 2] > 2 * (m.transl[-1, 2] - m.transl[0, 2])
+
+
+@pytest.mark.parametrize("name", ["walk", "walk_stride", "walk_veer_left", "walk_styled", "run", "run_fast",
+                                  "jump", "hop", "wave"])
+def test_captured_people_look_ahead_with_an_upright_chest(name):
+    """People walking and running look ahead (measured before issue 16: head 30 degrees up in
+    walk, 37 in run; chest 15 up in walk). An idle person looks -3, an AMASS stander +6."""
+    m = load_preset(name)
+    m = m[0] if isinstance(m, list) else m
+    head, chest = edit.gaze_elevation(m, "head"), edit.gaze_elevation(m, "spine3")
+    assert -12 < head.mean() < 8, head.mean()
+    assert -25 < chest.mean() < 8, chest.mean()  # upright, or leaning into the run
+
+
+def test_bvh_torso_retargeted_by_world_orientation(samples_dir):
+    """The chest faces where the rig's chest faces (aligning spine bones pitched it up 10-19 degrees)."""
+    from pathlib import Path
+
+    from amg.motion import bvh
+
+    path = samples_dir / "mocap" / "02_01.bvh"
+    m = load_motion_file(path)[0]
+    rig = bvh._Rig(Path(path))
+    rots, _ = rig.world()
+    chest = rots[:, rig.names.index("chest")] @ np.array([0.0, 0.0, 1.0])  # this rig: Y up, facing +Z
+    assert np.allclose(edit.gaze_elevation(m, "spine3"), np.degrees(np.arcsin(chest[:, 1])), atol=0.5)
+    levelled = edit.level_gaze(m, -3.0)
+    assert abs(edit.gaze_elevation(levelled).mean() + 3.0) < 0.1
+    assert np.array_equal(levelled.body_pose.reshape(-1, 21, 3)[:, :14], m.body_pose.reshape(-1, 21, 3)[:, :14])

@@ -4,7 +4,7 @@ motion.py (Motion), skeleton.py (canonical joints), formats.py and bvh.py (files
 out), ik.py (joint positions -> rotations), edit.py (trim, loop, speed, mirror, resample,
 place, ground), library.py (presets and `scene_motion`, the renderer's entry point),
 search.py (text search), text2motion.py (external text-to-motion plug-ins),
-authoring.py and build_presets.py (the keyframed presets), preview.py (stick figures).
+authoring.py (keyframing; the preset library is built by tools/build_presets.py), preview.py (stick figures).
 """
 
 from amg.motion.motion import SMPLX_JOINT_NAMES, SMPLX_PARENTS, Motion

@@ -54,6 +54,10 @@ _MAIN_CHILD = {J["pelvis"]: J["spine1"], J["spine1"]: J["spine2"], J["spine2"]: 
                **{J[f"{s}_{a}"]: J[f"{s}_{b}"] for s in ("left", "right") for a, b in (
                    ("hip", "knee"), ("knee", "ankle"), ("ankle", "foot"), ("collar", "shoulder"),
                    ("shoulder", "elbow"), ("elbow", "wrist"))}}
+#: Joints retargeted by world orientation alone: both rigs stand upright facing forward at rest,
+#: so their facing is what must carry over; aligning their bones instead (the spine's and neck's
+#: curves differ between rigs by 10-20 degrees) tilted chests and heads up at the sky.
+_UPRIGHT = {J[n] for n in ("pelvis", "spine1", "spine2", "spine3", "neck", "head")}
 _REQUIRED = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
              "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "head")
 
@@ -281,8 +285,8 @@ def import_bvh(path: str | os.PathLike) -> Motion:
     tips = np.array(rig.tips, dtype=np.float64) @ frame.T
     for j in range(22):
         c = _MAIN_CHILD.get(j)
-        if j == 0 or c is None:
-            corr[j] = corr[PARENTS[j]] if j else np.eye(3)
+        if j in _UPRIGHT or c is None:
+            corr[j] = corr[PARENTS[j]] if j and j not in _UPRIGHT else np.eye(3)
             continue
         rig_dir = rest_ours[src[c]] - rest_ours[src[j]]
         if np.linalg.norm(rig_dir) < 1e-6:

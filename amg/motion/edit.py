@@ -122,6 +122,31 @@ def _world_rotations(motion: Motion) -> np.ndarray:
     return world
 
 
+def gaze_elevation(motion: Motion, joint: str = "head") -> np.ndarray:
+    """(T,) degrees above level of where `joint` faces (its rest +Z, forward), per frame: the
+    head's gaze, or the chest's ("spine3") facing."""
+    forward = _world_rotations(motion)[:, SMPLX_JOINT_NAMES.index(joint)] @ np.array([0.0, 0.0, 1.0])
+    return np.degrees(np.arcsin(np.clip(forward[:, 1], -1.0, 1.0)))
+
+
+def level_gaze(motion: Motion, degrees: float = -3.0) -> Motion:
+    """The head turned by one constant pitch (at the head joint, about its own left-right axis)
+    so that its gaze over the clip is `degrees` above level on average: for captures whose
+    rig holds its head at rest at another angle than ours (the cgspeed conversions of CMU
+    look 12-28 degrees up). The head's movement within the clip is kept as it was."""
+    head = SMPLX_JOINT_NAMES.index("head") - 1  # its slot in body_pose
+    body = motion.body_pose.reshape(-1, 21, 3).copy()
+    out = motion
+    for _ in range(4):  # the pitch adds almost one to one; a few rounds absorb roll and yaw
+        error = float(np.mean(gaze_elevation(out))) - degrees
+        if abs(error) < 0.05:
+            break
+        turn = Rotation.from_euler("x", error, degrees=True)  # +x pitch turns +Z down
+        body[:, head] = (Rotation.from_rotvec(body[:, head]) * turn).as_rotvec()
+        out = replace(out, body_pose=body.reshape(-1, 63).copy(), meta=dict(out.meta))
+    return out
+
+
 def sole_points(motion: Motion) -> np.ndarray:
     """(T, 2, K, 3) world positions of the sole points (heel, ball, toe) of the left and right foot."""
     pos, rot = joints(motion), _world_rotations(motion)

@@ -1,9 +1,10 @@
 """Build the motion library in presets/motions/ (run once by a developer; files are shipped).
 
-    python -m amg.motion.build_presets [--mocap ../shared/samples/mocap] [--sheet sheet.png]
+    PYTHONPATH=. python tools/build_presets.py [--mocap ../shared/samples/mocap] [--sheet sheet.png] [--only walk run]
 
 Real motion capture (CMU BVH clips, one AIST++ dance) is converted, cropped to its
-interesting seconds, grounded, put at the origin facing +Z and resampled to 30 fps;
+interesting seconds, grounded, put at the origin facing +Z and resampled to 30 fps,
+its head levelled to look ahead (edit.level_gaze: rigs hold the head at rest at their own angle);
 what no shippable capture covers is keyframed here (amg.motion.authoring): careful
 timing with ease in/out, weight shifts over planted feet, hands placed for contact.
 Two-person presets are authored in one shared world and saved as one file with a person
@@ -132,13 +133,14 @@ def to_a(world: tuple, distance: float) -> tuple:
 
 # ---- motion capture --------------------------------------------------------------------------
 def mocap(file: str, start: float, end: float, skip_frames: int = 0, walking: bool = False,
-          cycle: float | None = None) -> Callable[[Path], list[Motion]]:
+          cycle: float | None = None, gaze: float | None = -3.0) -> Callable[[Path], list[Motion]]:
     """A capture cropped to [start, end] s; `walking` clips (a foot always down: walks, but
     also standing and dancing clips) get their stance foot put on the floor frame by frame
     (the cgspeed conversions float by 2-6 cm, and a leg shorter than the performer's lifts
     the feet when the knees bend);
     with `cycle`, the clip ends where its pose repeats its start (at least `cycle` s long),
-    so it loops without a jump."""
+    so it loops without a jump; with `gaze`, the head is levelled to look that many degrees
+    above level on average (None: as captured, for clips that look somewhere on purpose)."""
     def make(mocap_dir: Path) -> list[Motion]:
         m = load_motion_file(mocap_dir / file)[0]
         if skip_frames:  # cgspeed BVH files begin with T-pose or corrupt frames
@@ -147,7 +149,7 @@ def mocap(file: str, start: float, end: float, skip_frames: int = 0, walking: bo
         m = edit.lock_feet(edit.stick_to_floor(edit.resample(m, FPS))) if walking else edit.level(m)
         if cycle:
             m = edit.loop_cut(edit.resample(m, FPS), cycle)
-        return [finish(m)]
+        return [finish(m) if gaze is None else edit.level_gaze(finish(m), gaze)]
 
     return make
 
@@ -576,9 +578,11 @@ def specs() -> list[Spec]:
              mocap("13_11.bvh", 0.0, 3.4, skip_frames=8), c("13_11"), "CMU 13_11"),
         Spec("jump_balance", "jump and land, balancing", ("jump", "balance", "land"),
              mocap("02_04.bvh", 0.0, 4.0, skip_frames=8), c("02_04"), "CMU 02_04"),
+        # it looks up at what it reaches for: 30 degrees on average, about the same ~22 degrees below
+        # the capture as this rig's walks and jumps are levelled by
         Spec("jump_reach", "jumping up to grab something overhead, arms raised high, reaching",
              ("jump", "reach", "arms raised", "grab"),
-             mocap("14_07.bvh", 0.0, 5.0, skip_frames=8), c("14_07"), "CMU 14_07"),
+             mocap("14_07.bvh", 0.0, 5.0, skip_frames=8, gaze=30.0), c("14_07"), "CMU 14_07"),
         Spec("hop", "start, hop on the spot, stop", ("hop", "jump", "bounce"),
              mocap("131_03.bvh", 0.5, 5.5, skip_frames=1), c("131_03"), "CMU 131_03"),
         Spec("wave", "waving hello with the right hand", ("wave", "greet", "hello", "hand"),
@@ -588,7 +592,7 @@ def specs() -> list[Spec]:
              ("handshake", "greet", "meet", "two people", "pair"),
              captured_handshake, c("18_01") + " Partner keyframed by the AMG Studio authors (CC0).", "CMU 18_01"),
         Spec("breakdance", "break dance basic steps: toprock footwork with the arms", ("dance", "breakdance", "hip hop"),
-             mocap("gBR_sBM_cAll_d04_mBR0_ch01.npz", 0.0, 8.0, walking=True), AIST.format(trial="gBR_sBM_cAll_d04_mBR0_ch01"),
+             mocap("gBR_sBM_cAll_d04_mBR0_ch01.npz", 0.0, 8.0, walking=True, gaze=None), AIST.format(trial="gBR_sBM_cAll_d04_mBR0_ch01"),
              "AIST++ gBR_sBM_cAll_d04_mBR0_ch01"),
         Spec("boxing", "boxing shadow combination: guard, jab, cross, left hook, double jab",
              ("boxing", "punch", "fight", "jab", "martial arts"), boxing),
@@ -645,7 +649,7 @@ def build_library(mocap_dir: Path, out_dir: Path, only: list[str] | None = None)
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mocap", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "samples" / "mocap")
+    parser.add_argument("--mocap", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "samples" / "mocap")
     parser.add_argument("--out", type=Path, default=presets_dir())
     parser.add_argument("--only", nargs="*", help="rebuild only these presets")
     parser.add_argument("--sheet", type=Path, help="also write a stick-figure contact sheet PNG")
