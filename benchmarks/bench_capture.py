@@ -1,5 +1,6 @@
 """Benchmark of motion capture from video (amg.capture): frames per second of video -> motion
-for 1, 2 and 3 people, with the share of each stage (decode, BlazePose, tracking, IK), and
+for 1, 2 and 3 people, with the share of each stage (decode, BlazePose, tracking, camera
+turning, IK), and
 the memory of streaming a long high-resolution file.
 
     python benchmarks/bench_capture.py            # 1, 2, 3 people (copies of the sample side by side)
@@ -47,6 +48,7 @@ def run(video: Path, people: int) -> dict:
     n = len(r.times)
     return {"people": r.num_people, "frames": n, "wall": wall, "fps": n / wall, "decode": t["decode"] / wall,
             "detect": t["detect"] / wall, "track": t["track"] / wall, "ik": t["ik"] / wall,
+            "camera": t.get("camera", 0.0) / wall,
             "video_seconds": n / r.fps}
 
 
@@ -93,11 +95,12 @@ def main() -> None:
         if args.memory:
             memory(tmp)
         run(VIDEO, 1)  # warm-up: model load, torch start-up
-        print("people  frames  wall s  frames/s  (real time at 12 fps = 12)  decode  BlazePose  track  IK")
+        print("people  frames  wall s  frames/s  (real time at 12 fps = 12)  decode  BlazePose  track  camera  IK")
         for n in args.people:
             r = run(people_video(n, tmp), n)
             print(f"{r['people']:>6}  {r['frames']:>6}  {r['wall']:>6.1f}  {r['fps']:>8.1f}  "
-                  f"{'':>27}  {r['decode']:>6.0%}  {r['detect']:>9.0%}  {r['track']:>5.0%}  {r['ik']:>3.0%}")
+                  f"{'':>27}  {r['decode']:>6.0%}  {r['detect']:>9.0%}  {r['track']:>5.0%}  {r['camera']:>6.0%}  "
+                  f"{r['ik']:>3.0%}")
 
 
 if __name__ == "__main__":

@@ -118,12 +118,12 @@ def test_overlay_video_shows_the_avatar_over_the_person(capture, video, tmp_path
     from amg.capture.overlay import overlay_frames, render_overlay
     from amg.render.video import probe_video
 
-    out, rgb = overlay_frames(capture, video)
-    assert out.shape[1:] == (512, 288, 3)
+    out, rgb = overlay_frames(capture, video, max_side=256)
+    assert out.shape[1:] == (256, 144, 3)
     Image.fromarray(np.concatenate([out[0], out[20], out[39]], 1)).save(tmp_path / "overlay.png")
     covered = (rgb.max(-1) > 30).mean(axis=(1, 2))
     assert (covered > 0.03).all()
-    path = render_overlay(capture, video, tmp_path / "o.mp4")
+    path = render_overlay(capture, video, tmp_path / "o.mp4", max_side=128)
     assert probe_video(path).frames == 40
 
 
@@ -152,13 +152,13 @@ def test_two_people_side_by_side_keep_their_identities(video, pose_model, captur
     from amg.capture import CaptureConfig, motion_from_video
 
     path, _ = _composite(video, tmp_path, crossing=False)
-    r = motion_from_video(path, CaptureConfig(people=2))
+    r = motion_from_video(path, CaptureConfig(people=2, fps=6.0))  # every other frame: 20
     assert r.num_people == 2 and r.present.mean() > 0.9
     half = r.width / 2
     x = np.nanmedian(r.keypoints[:, :, [11, 12, 23, 24], 0], axis=2)  # (2, T)
     assert (x[0] < half).all() and (x[1] > half).all()   # no swap, every frame
     # each follows its own copy: the right copy plays backwards
-    ref = capture.motions[0].body_pose
+    ref = capture.motions[0].body_pose[::2]
     for p, rev in ((0, False), (1, True)):
         mine = r.motions[p].body_pose
         theirs = ref[::-1] if rev else ref
@@ -196,6 +196,43 @@ def test_a_person_who_leaves_and_comes_back_keeps_their_id(video, pose_model, tm
     assert r.present[0, :14].all() and r.present[0, 30:].all()
     assert r.lost[0, 14:30].all() and not r.lost[0, :14].any()   # flagged, not invented
     assert any("not seen and not filled" in n for n in r.notes)
+
+
+def test_a_panning_camera_is_measured_and_taken_out_of_the_motion(video, pose_model, capture, tmp_path):
+    """A real pan made from the sample: each frame re-projected into a narrower camera that
+    turns from 8 degrees left to 8 degrees right (the homography K' R K^-1). The camera's
+    turning is measured, and the man's path in the world stays his own."""
+    import cv2
+    from scipy.spatial.transform import Rotation
+
+    from amg.capture import CaptureConfig, motion_from_video
+    from amg.render.video import read_video
+
+    frames, _ = read_video(video, max_side=960)          # (40, 960, 540, 3)
+    f = 26 / 36 * 960                                    # the focal the reference capture assumed
+    k_src = np.array([[f, 0, 270], [0, f, 480], [0, 0, 1.0]])
+    k_out = np.array([[f, 0, 180], [0, f, 320], [0, 0, 1.0]])
+    yaw = np.linspace(-8, 8, len(frames))
+    panned = np.stack([cv2.warpPerspective(fr, k_out @ Rotation.from_euler("y", a, degrees=True).as_matrix()
+                                           @ np.linalg.inv(k_src), (360, 640), flags=cv2.INTER_LINEAR)
+                       for fr, a in zip(frames, yaw)])
+    path = _write(tmp_path / "pan.mp4", panned)
+    focal_mm = f / 640 * 36
+    r = motion_from_video(path, CaptureConfig(focal_mm=focal_mm))
+    assert not r.camera.meta["static"] and "turning" in " ".join(r.notes)
+    assert 12 < r.camera.meta["max_turn_deg"] < 21, r.camera.meta   # 16 degrees of pan (+ the hand's own ~4)
+    still = motion_from_video(path, CaptureConfig(focal_mm=focal_mm, camera_motion=False))
+
+    def path_error(result):
+        """Mean distance of the man's floor path (from his first position) to the reference's."""
+        def path(res):
+            x = res.motions[0].transl[:, [0, 2]] * res.scale
+            return x - x[0]
+        return float(np.linalg.norm(path(result) - path(capture), axis=-1).mean())
+
+    print("path error with / without the camera's turning:", path_error(r), path_error(still))
+    assert path_error(r) < 0.25
+    assert path_error(still) > path_error(r) + 0.15  # the pan, read as walking
 
 
 # ---- bad input -------------------------------------------------------------------------------
@@ -252,7 +289,7 @@ def test_cli_from_video_writes_motion_camera_and_overlay(video, pose_model, tmp_
     assert main(["motion", "from-video", str(video), "-o", str(out), "--start", "1", "--end", "2.5",
                  "--camera-out", str(tmp_path / "cam.json")]) == 0
     text = capsys.readouterr().out
-    assert "static camera" in text and "focal length assumed" in text
+    assert " camera, 1080x1920" in text and "focal length assumed" in text and "camera: " in text
     m = load_motion_file(out)
     assert len(m) == 1 and m[0].num_frames == 18 and m[0].fps == 12.0
     assert np.load(out)["times"][0] == pytest.approx(1.0)

@@ -38,6 +38,8 @@ class CaptureConfig:
     min_height: float = 0.06      # people smaller than this fraction of the frame are too small to use
     smooth: bool = True
     plant_feet: bool = True
+    camera_motion: bool = True    # measure the camera's turning (pan/tilt/roll) on the background
+    static_below: float = 1.0     # degrees: a camera turning less than this is taken as static
     ik_iterations: int = 40
 
 
@@ -181,6 +183,10 @@ def motion_from_video(video: str | os.PathLike, config: CaptureConfig | None = N
     tracker = Tracker(fps, TrackConfig(max_gap=config.max_gap))
     times = []
     t0 = time.perf_counter()
+    from amg.capture.camera_motion import RotationTracker, rotation_angles
+
+    turning = RotationTracker(K, W, H) if config.camera_motion else None
+    timings["camera"] = 0.0
     with PoseDetector(num_poses=config.people) as detect:
         frames = iter_frames(video, start=config.start, end=end, fps=fps, max_side=config.max_side)
         while True:
@@ -196,6 +202,10 @@ def motion_from_video(video: str | os.PathLike, config: CaptureConfig | None = N
             tracker.update(len(times), frame, dets)
             times.append(t)
             d_ = time.perf_counter()
+            if turning is not None:
+                boxes = [np.r_[d.keypoints[:, :2].min(0), d.keypoints[:, :2].max(0)] * sx for d in dets]
+                turning.update(frame, boxes, W)
+                timings["camera"] += time.perf_counter() - d_
             timings["decode"] += b - a
             timings["detect"] += c - b
             timings["track"] += d_ - c
@@ -251,6 +261,20 @@ def motion_from_video(video: str | os.PathLike, config: CaptureConfig | None = N
         filled = (~present[p] & ~lost[p]).sum()
         if filled:
             notes.append(f"person {p + 1}: {int(filled)} frames filled in between sightings")
+    # the camera's turning: every frame's camera space brought into the first frame's
+    turns = np.stack(turning.rotations) if turning is not None else np.tile(np.eye(3), (T, 1, 1))
+    angles = rotation_angles(turns)
+    static = float(angles.max()) < config.static_below
+    if static:
+        turns = np.tile(np.eye(3), (T, 1, 1))
+        how = (f"static (measured: it turns less than {config.static_below:g} degree)" if turning is not None
+               else "static (assumed; camera motion not measured)")
+    else:
+        how = (f"turning, up to {angles.max():.1f} degrees (pan/tilt/roll measured on the background); "
+               "its position is taken as fixed (camera translation is not estimated)")
+    if turning is not None and turning.unmeasured:
+        how += f"; {turning.unmeasured} frame(s) had too little background to measure (held)"
+    cam = np.einsum("tjk,ptnj->ptnk", turns, cam)   # R_t^T p: first-frame camera coordinates
     # floor from where feet are lowest in the image (one point per person and seen frame)
     feet = []
     for p in range(P):
@@ -258,7 +282,7 @@ def motion_from_video(video: str | os.PathLike, config: CaptureConfig | None = N
             pts = cam[p, i, FOOT_POINTS]
             feet.append(pts[np.argmax(pts[:, 1])])
     floor = estimate_floor(np.array(feet))
-    notes.append(f"camera: static (no camera motion is estimated); {floor.method}")
+    notes.append(f"camera: {how}; {floor.method}")
     say("solving rotations", 0.8)
     world = floor.apply(cam)                              # (P, T, 33, 3) Y up, metres
     joints = smplx_joints(world)                           # (P, T, 22, 3)
@@ -285,14 +309,19 @@ def motion_from_video(video: str | os.PathLike, config: CaptureConfig | None = N
     from amg.camera.camera import fov_from_focal
     from amg.camera.path import CameraPath, Keyframe
 
-    c2w = floor.camera_c2w()
-    c2w[:3, 3] /= scale   # the motions are at canonical size: the world shrinks with them
+    from amg.camera.path import PoseSamples
+
+    c2w = np.stack([floor.camera_c2w(r) for r in turns])
+    c2w[:, :3, 3] /= scale   # the motions are at canonical size: the world shrinks with them
     fov = fov_from_focal(f_px, H)
-    last = max(float(times[-1] - times[0]), 1.0 / fps)
-    camera = CameraPath([Keyframe(0.0, c2w, fov, name="video camera"), Keyframe(last, c2w.copy(), fov)],
-                        aspect=W / H, name=f"{video.stem} camera",
-                        meta={"static": True, "source": str(video), "focal_px": f_px, "width": W, "height": H,
-                              "focal_mm_35": focal_mm, "floor": floor.method})
+    rel = times - times[0]
+    last = max(float(rel[-1]), 1.0 / fps)
+    samples = None if static or T < 2 else PoseSamples(rel, c2w, np.full(T, fov))
+    camera = CameraPath([Keyframe(0.0, c2w[0], fov, name="video camera"), Keyframe(last, c2w[-1].copy(), fov)],
+                        samples=samples, aspect=W / H, name=f"{video.stem} camera",
+                        meta={"static": bool(static), "source": str(video), "focal_px": f_px, "width": W,
+                              "height": H, "focal_mm_35": focal_mm, "floor": floor.method,
+                              "max_turn_deg": round(float(angles.max()), 2)})
     timings["total"] = time.perf_counter() - t0
     if errors:
         notes.append(f"median reprojection error {np.median(errors):.1f} px")

@@ -2,8 +2,9 @@
 
 Per person and frame, BlazePose's world landmarks (metres, hip-centred, camera-aligned)
 are placed in camera space by a perspective fit to the 2D landmarks (cv2.solvePnP with
-the intrinsics of an assumed or known focal length). The camera is static (this module
-estimates no camera motion; the result says so). The floor is fitted to where the feet
+the intrinsics of an assumed or known focal length), then turned into the first frame's
+camera coordinates by the camera's measured rotation (amg.capture.camera_motion; its
+position is taken as fixed). The floor is fitted to where the feet
 touch down (a plane when the feet cover enough ground, else the camera is taken as level);
 the world is then Y up with the floor at y = 0, and the camera sits where it was, looking
 at the people, so avatars rendered through it overlay the video.
@@ -178,10 +179,11 @@ class Floor:
     def apply(self, p: np.ndarray) -> np.ndarray:
         return p @ self.R.T + self.t
 
-    def camera_c2w(self) -> np.ndarray:
-        """(4, 4) camera-to-world of the camera (OpenGL axes: x right, y up, looking down -z)."""
+    def camera_c2w(self, turn: np.ndarray | None = None) -> np.ndarray:
+        """(4, 4) camera-to-world of the camera (OpenGL axes: x right, y up, looking down -z);
+        `turn`: R_t (3, 3) taking the first frame's camera coordinates to this frame's."""
         m = np.eye(4)
-        m[:3, :3] = self.R @ np.diag([1.0, -1.0, -1.0])
+        m[:3, :3] = self.R @ (np.eye(3) if turn is None else turn.T) @ np.diag([1.0, -1.0, -1.0])
         m[:3, 3] = self.t
         return m
 

@@ -247,7 +247,8 @@ def run_from_video(args) -> int:
     for note in result.notes:
         print(f"  {note}")
     if args.camera_out:
-        print(f"{args.camera_out}: static camera, {result.width}x{result.height}")
+        kind = "static" if result.camera.meta.get("static") else "turning"
+        print(f"{args.camera_out}: {kind} camera, {result.width}x{result.height}")
     if args.overlay:
         from amg.capture.overlay import render_overlay
 

@@ -16,7 +16,7 @@ from app.tabs.generate import POLL_S, status_html
 SIZES = ["64x64", "128x128", "256x256", "320x320", "384x384", "512x512"]
 TRAINING_HELP = (
     "**Training data.** Each clip is a video of people, the avatars performing the same motion and a caption. "
-    "Give the video alone and every person in it is captured here (BlazePose; the camera is taken as static), "
+    "Give the video alone and every person in it is captured here (BlazePose; the camera's turning measured), "
     "their avatars coloured like them; the overlay beside the clip shows how well the avatars fit before you "
     "train. Or give their motion: a pose estimator's output (TRACE, 4D-Humans, GVHMR, WHAM...) or a preset for "
     "synthetic pairs. Clips are resampled to the dataset's size; a clip where a person is lost is refused. "

@@ -143,8 +143,9 @@ class MotionTab:
                 return
             gr.Markdown("Upload a video of people: each person's motion and the camera are captured (BlazePose, "
                         "on this machine). The overlay shows the avatars over the video, numbered; then assign "
-                        "a captured person to each avatar (the list above, or all in order below). The camera is "
-                        "taken as static; the focal length is assumed (26 mm, a phone) unless you give it.")
+                        "a captured person to each avatar (the list above, or all in order below). The camera's "
+                        "turning is measured (its position is taken as fixed); the focal length is assumed "
+                        "(26 mm, a phone) unless you give it.")
             self.cap_video = gr.Video(label="Video of people", sources=["upload"], height=320, elem_id="capture-video")
             with gr.Row():
                 self.cap_people = gr.Number(1, label="people", precision=0, minimum=1, maximum=4)
