@@ -13,6 +13,7 @@ from functools import lru_cache
 FEATURES = {
     "render": ("amg.render.scene_render", "render_scene", "the avatar preview video"),
     "avatar": ("amg.avatar.avatar", "build_avatar", "building avatars from a prompt"),
+    "gaussians": ("amg.avatar.gaussian_avatar", "GaussianAvatar", "gaussian (3DGS) avatars"),
     "motion_library": ("amg.motion.library", "list_presets", "the motion library"),
     "motion_search": ("amg.motion.search", "search", "searching motions by sentence"),
     "motion_import": ("amg.motion.formats", "load_motion_file", "importing motion files"),

@@ -127,10 +127,12 @@ class Session:
 
 
 def confine_file_refs(scene: Scene, root: Path, source: str, hint: str) -> None:
-    """Refuse a scene whose motion or camera files lie outside `root` (a session's or the API's
+    """Refuse a scene whose motion, camera or splat files lie outside `root` (a session's or the API's
     upload folder): a scene from a browser must not make the server read its other files,
     nor another session's uploads. Preset names pass."""
     refs = [(f"people[{i}].motion.source", p.motion.source) for i, p in enumerate(scene.people)]
+    refs += [(f"people[{i}].avatar.gaussians", p.avatar.gaussians) for i, p in enumerate(scene.people)
+             if p.avatar.gaussians]
     if scene.camera.file:
         refs.append(("camera.file", scene.camera.file))
     base = scene._base_dir

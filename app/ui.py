@@ -116,13 +116,13 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
             return camera.preview(ctx.session(cid))
 
         motion_tab.select(render_motion, [ctx.client], [motion.video, motion.sketch, motion.status], **previewing)
-        glb_out = [avatar.model3d, avatar.glb]
+        glb_out = avatar.preview_outputs
 
         def build3d(cid):
             try:
                 return avatar.build3d(cid)
             except gr.Error:
-                return gr.skip(), gr.skip()
+                return [gr.skip()] * len(glb_out)
 
         def load_scene(s, scene: Scene, note: str):
             s.set_scene(scene)

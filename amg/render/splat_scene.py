@@ -116,9 +116,8 @@ def fit_preview(avatar, size: int = 320) -> np.ndarray:
     from amg.motion.motion import Motion
     from amg.render.rasterizer import rasterize
 
-    rest = avatar.body.pose(Motion.rest(1))
     posed = avatar.pose(Motion.rest(1))
-    verts = rest.vertices
+    verts = posed.body_vertices  # the body as the splat stands on it (same grounding)
     lo = np.minimum(verts[0].min(0), np.percentile(posed.means[0], 1, axis=0))
     hi = np.maximum(verts[0].max(0), np.percentile(posed.means[0], 99, axis=0))
     centre = (lo + hi) / 2
@@ -127,7 +126,7 @@ def fit_preview(avatar, size: int = 320) -> np.ndarray:
     c2w = np.stack([look_at(centre + np.array(d) * dist, centre) for d in ((0, 0, 1), (1, 0, 0))])
     fovs = np.full(2, fov)
     grey = np.full((verts.shape[1], 3), 0.6, np.float32)
-    body = rasterize([np.repeat(verts, 2, 0)], [rest.faces], [grey], c2w, fovs, size, size)
+    body = rasterize([np.repeat(verts, 2, 0)], [avatar.body.faces], [grey], c2w, fovs, size, size)
     posed2 = type(posed)(np.repeat(posed.means, 2, 0), np.repeat(posed.quats, 2, 0), posed.scales, posed.opacities,
                          posed.sh, posed.sh_degree, np.repeat(posed.joints, 2, 0), np.repeat(posed.body_vertices, 2, 0))
     layer = render_gaussian_people([posed2], [1], c2w, fovs, size, size)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
+import uuid
+from pathlib import Path
 
 import gradio as gr
+import numpy as np
 
 from amg.errors import AmgError
 from amg.scene import Person, Scene
@@ -18,6 +22,7 @@ SLIDER_HELP = {"gender": "0 male .. 1 female", "age": "0 baby, 0.33 child, 0.67 
 COLOUR_REGIONS = ("top", "bottom", "shoes", "hair", "skin")
 GARMENT_FROM_PROMPT = "from the prompt"
 GARMENTS = (GARMENT_FROM_PROMPT, "trousers", "shorts", "skirt", "dress")
+STYLES = ("mesh", "gaussians")
 
 
 def _resolved(session: Session, person: Person):
@@ -77,20 +82,35 @@ class AvatarTab:
                         self.colours = {r: gr.ColorPicker(label=r.capitalize(), min_width=80) for r in COLOUR_REGIONS}
                     self.garment = gr.Dropdown(label="Lower garment", choices=list(GARMENTS))
                     self.reset = gr.Button("Reset to the prompt", size="sm")
+                with gr.Accordion("Gaussian splat (3DGS avatar)", open=True, visible=engine.has("gaussians")):
+                    self.style = gr.Radio(list(STYLES), label="Avatar style", elem_id="avatar-style",
+                                          info="gaussians: the same person as a 3D gaussian splat, the paper's "
+                                               "kind of avatar (rendered with gsplat on CUDA, a torch rasteriser on CPU)")
+                    with gr.Row():
+                        self.splat_upload = gr.File(label="Wear a 3DGS .ply (placed on the body)", file_types=[".ply"],
+                                                    elem_id="splat-upload", scale=3, height=90)
+                        self.splat_clear = gr.Button("Stop wearing it", size="sm", scale=1)
+                    self.splat_info = gr.Markdown(elem_id="splat-info")
             with gr.Column(scale=2):
                 if engine.has("avatar"):
                     self.model3d = gr.Model3D(label="Avatar (posed at the first frame of its motion)",
                                               height=420, elem_id="avatar-3d", clear_color=(0.93, 0.93, 0.9, 1.0),
                                               camera_position=(None, None, 2.7))  # whole body in view
-                    self.glb = gr.File(label="Download the avatar (GLB)", interactive=False, elem_id="avatar-glb")
+                    self.glb = gr.File(label="Download the avatar (GLB, or 3DGS .ply for a splat)", interactive=False,
+                                       elem_id="avatar-glb")
                 else:
                     gr.Markdown(f"**3D preview unavailable:** {engine.missing('avatar')}")
                     self.model3d = gr.Model3D(visible=False)
                     self.glb = gr.File(visible=False)
+                self.splat_view = gr.Image(label="The splat as the condition video draws it, over its body "
+                                                 "(front, side)", interactive=False, visible=False,
+                                           elem_id="splat-view", height=260)
+        #: What build3d fills: the 3D view, the download, the splat's picture and its fit.
+        self.preview_outputs = [self.model3d, self.glb, self.splat_view, self.splat_info]
 
     def outputs(self) -> list:
         return [self.people, self.new_name, self.prompt, self.parsed, *self.sliders.values(),
-                *self.colours.values(), self.garment]
+                *self.colours.values(), self.garment, self.style]
 
     def values(self, session: Session) -> list:
         person = session.person()
@@ -111,7 +131,8 @@ class AvatarTab:
             parsed = (f"Read from the prompt: **{app.lower}**, {app.sleeves} sleeves"
                       + (f"; set by hand: {', '.join(fixed)}" if fixed else ""))
         garment = spec.garment or GARMENT_FROM_PROMPT
-        return [people, "", spec.prompt, parsed, *sliders, *colours, garment]
+        style = "gaussians" if spec.gaussians or spec.style == "gaussians" else "mesh"
+        return [people, "", spec.prompt, parsed, *sliders, *colours, garment, style]
 
     # ---- events ------------------------------------------------------------------------
     def wire(self, refresh_all, refresh_outputs: list, preview_outputs: list) -> None:
@@ -208,13 +229,42 @@ class AvatarTab:
             return refresh_tab(s)
 
         @user_errors
+        def set_style(cid, value):
+            s = ctx.session(cid)
+            spec = s.person().avatar
+            spec.style = "gaussians" if value == "gaussians" else "mesh"
+            if spec.style == "mesh":
+                spec.gaussians = None  # a worn splat is a gaussian avatar: back to mesh drops it
+            s.save()
+            return refresh_tab(s)
+
+        def upload_splat(cid, file):
+            """Check the .ply, keep a copy in the session and wear it; say in plain words why not."""
+            if not file:
+                return [gr.skip()] * len(tab_out)
+            s = ctx.session(cid)
+            try:
+                self.wear_splat(s, Path(file))
+            except AmgError as e:
+                gr.Warning(str(e), title="Splat not used")
+                return [gr.skip()] * len(tab_out)
+            return refresh_tab(s)
+
+        @user_errors
+        def clear_splat(cid):
+            s = ctx.session(cid)
+            s.person().avatar.gaussians = None
+            s.save()
+            return refresh_tab(s)
+
+        @user_errors
         def build3d(cid):
             s = ctx.session(cid)
-            return self.export_glb(s)
+            return self.export_preview(s)
 
         self.build3d = build3d
         people_out = refresh_outputs
-        glb_out = [self.model3d, self.glb]
+        glb_out = self.preview_outputs
         self.people.input(select, [client, self.people], people_out, show_progress="hidden").then(
             build3d, [client], glb_out)
         self.add.click(add, [client], people_out).then(build3d, [client], glb_out)
@@ -233,12 +283,51 @@ class AvatarTab:
                          show_progress="hidden", trigger_mode="always_last").then(build3d, [client], glb_out)
         self.garment.input(set_garment, [client, self.garment], tab_out).then(build3d, [client], glb_out)
         self.reset.click(reset, [client], tab_out).then(build3d, [client], glb_out)
+        self.style.input(set_style, [client, self.style], tab_out).then(build3d, [client], glb_out)
+        self.splat_upload.upload(upload_splat, [client, self.splat_upload], tab_out).then(
+            build3d, [client], glb_out).then(lambda: None, None, [self.splat_upload])
+        self.splat_clear.click(clear_splat, [client], tab_out).then(build3d, [client], glb_out)
 
     # ---- engine ------------------------------------------------------------------------
-    def export_glb(self, s: Session):
-        """Build the selected person's avatar, posed at the first frame of its motion, as GLB."""
+    def wear_splat(self, s: Session, src: Path) -> None:
+        """Keep a checked copy of an uploaded 3DGS .ply in the session and put it on the selected person."""
+        if src.suffix.lower() != ".ply":
+            raise AmgError(f"{src.name}: a 3D gaussian splat is a .ply file")
+        from amg.avatar.gaussians import read_ply
+
+        try:
+            read_ply(src)
+        except AmgError as e:  # the engine names the server's temp path: name the user's file instead
+            raise AmgError(str(e).replace(str(src), src.name)) from None
+        dest = s.subdir("uploads") / f"{src.stem[:60]}-{uuid.uuid4().hex[:6]}.ply"
+        shutil.copyfile(src, dest)
+        spec = s.person().avatar
+        spec.gaussians = f"uploads/{dest.name}"
+        spec.style = "gaussians"
+        s.save()
+
+    def export_preview(self, s: Session):
+        """The selected person's avatar posed at the first frame of its motion: 3D view, download,
+        and for a splat its picture over the body and how it was placed."""
         if not engine.has("avatar"):
-            return gr.skip(), gr.skip()
+            return [gr.skip()] * len(self.preview_outputs)
+        path, avatar, motion = self._export_avatar(s)
+        if not hasattr(avatar, "gaussians"):
+            return str(path), str(path), gr.update(value=None, visible=False), ""
+        from amg.render.splat_scene import fit_preview
+
+        image = fit_preview(avatar, size=256)
+        view = _splat_for_viewer(path, s.new_file("avatars", f"{s.person().id}-view", ".ply"))
+        spec = s.person().avatar
+        if avatar.fit is not None:
+            info = f"Wearing **{Path(spec.gaussians).name}** ({len(avatar):,} gaussians): {avatar.fit.summary()}."
+        else:
+            info = f"A splat of {len(avatar):,} gaussians made from the mesh avatar (its colours, its body)."
+        return str(view), str(path), gr.update(value=image, visible=True), info
+
+    def _export_avatar(self, s: Session):
+        """Build the selected person's avatar, posed at the first frame of its motion, as GLB
+        (a gaussian avatar as a 3DGS .ply, which the 3D view shows as a splat)."""
         scene = s.scene_for_engine()
         person = s.person()
         index = s.person_ids().index(person.id)
@@ -257,6 +346,24 @@ class AvatarTab:
             # its own frame (no placement): the viewer looks at the avatar from the front
             at_origin = Person(id=person.id, avatar=person.avatar, motion=person.motion)
             motion = scene_motion(at_origin, scene, 1, scene.render.fps)
-        path = s.new_file("avatars", person.id, ".glb")
-        avatar.export_glb(path, motion, frame=0)
-        return str(path), str(path)
+        if hasattr(avatar, "gaussians"):
+            path = s.new_file("avatars", person.id, ".ply")
+            avatar.export_ply(path, motion, frame=0)
+        else:
+            path = s.new_file("avatars", person.id, ".glb")
+            avatar.export_glb(path, motion, frame=0)
+        return path, avatar, motion
+
+
+def _splat_for_viewer(src: Path, dest: Path) -> Path:
+    """A centred copy turned upside down for the 3D view: splat viewers take the capture convention
+    (y down), the download keeps AMG's (y up, like SMPL-X)."""
+    from amg.avatar.gaussian_avatar import quat_multiply
+    from amg.avatar.gaussians import Gaussians, read_ply, write_ply
+
+    g = read_ply(src)
+    flip = [1.0, -1.0, -1.0]  # 180 degrees about x
+    quats = quat_multiply(np.array([0.0, 1.0, 0.0, 0.0]), g.quats.astype(np.float64))
+    means = (g.means - np.median(g.means, axis=0)) * flip  # centred: the viewer looks at the origin
+    return write_ply(Gaussians(means, quats, g.log_scales, g.opacity_logits, g.sh_dc, g.sh_rest), dest)
+
