@@ -192,26 +192,31 @@ def _rasterize_one(means2d, conics, cov2d, depths, opacities, feats, valid, widt
     image = torch.zeros(pad_h * pad_w, dim, device=dev)
     alpha_img = torch.zeros(pad_h * pad_w, 1, device=dev)
     if len(idx) > 0:
-        idx = idx[torch.argsort(depths[idx])]                                 # front to back
-        x0 = torch.floor((mx[idx] - rx[idx]) / ts).clamp(0, tiles_x - 1).long()
-        x1 = torch.floor((mx[idx] + rx[idx]) / ts).clamp(0, tiles_x - 1).long()
-        y0 = torch.floor((my[idx] - ry[idx]) / ts).clamp(0, tiles_y - 1).long()
-        y1 = torch.floor((my[idx] + ry[idx]) / ts).clamp(0, tiles_y - 1).long()
+        idx = idx.index_select(0, torch.argsort(depths.index_select(0, idx)))  # front to back
+        pick = lambda v: v.index_select(0, idx)  # noqa: E731
+        x0 = torch.floor((pick(mx) - pick(rx)) / ts).clamp(0, tiles_x - 1).int()
+        x1 = torch.floor((pick(mx) + pick(rx)) / ts).clamp(0, tiles_x - 1).int()
+        y0 = torch.floor((pick(my) - pick(ry)) / ts).clamp(0, tiles_y - 1).int()
+        y1 = torch.floor((pick(my) + pick(ry)) / ts).clamp(0, tiles_y - 1).int()
         nx = x1 - x0 + 1
         counts = nx * (y1 - y0 + 1)                                           # tiles per gaussian
-        g = torch.repeat_interleave(torch.arange(len(idx), device=dev), counts)  # (I,) depth rank
-        local = torch.arange(len(g), device=dev) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
-        ty, tx = y0[g] + local // nx[g], x0[g] + local % nx[g]
+        g = torch.repeat_interleave(torch.arange(len(idx), device=dev, dtype=torch.int32), counts)  # depth rank
+        gl = g.long()
+        local = torch.arange(len(g), device=dev, dtype=torch.int32) - torch.repeat_interleave(
+            torch.cumsum(counts, 0, dtype=torch.int32) - counts, counts)
+        nxg = nx.index_select(0, gl)
+        ty = y0.index_select(0, gl) + local // nxg
+        tx = x0.index_select(0, gl) + local % nxg
         tile = ty * tiles_x + tx                                              # (I,)
-        order = torch.argsort(tile * len(idx) + g)                            # by tile, then depth
-        tile, g, tx, ty = tile[order], g[order], tx[order], ty[order]
-        gi = idx[g]                                                           # (I,) gaussian index
+        order = torch.argsort(tile.long() * len(idx) + gl)                    # by tile, then depth
+        tile, tx, ty = tile.index_select(0, order), tx.index_select(0, order), ty.index_select(0, order)
+        gi = idx.index_select(0, gl.index_select(0, order))                   # (I,) gaussian index
         # Each intersection on every pixel of its tile, (I, ts*ts): per-row terms first, then one
         # broadcast per pixel offset (pixel centres at +0.5, as gsplat).
         lx = (torch.arange(ts * ts, device=dev) % ts).float()
         ly = (torch.arange(ts * ts, device=dev) // ts).float()
-        ox = (mx.index_select(0, gi) - tx * ts - 0.5)[:, None]
-        oy = (my.index_select(0, gi) - ty * ts - 0.5)[:, None]
+        ox = (mx.index_select(0, gi) - (tx * ts + 0.5))[:, None]
+        oy = (my.index_select(0, gi) - (ty * ts + 0.5))[:, None]
         con = conics.index_select(0, gi)
         dx = ox - lx
         dy = oy - ly
@@ -222,7 +227,11 @@ def _rasterize_one(means2d, conics, cov2d, depths, opacities, feats, valid, widt
         # front-to-back transmittance within each tile, per pixel: segmented cumulative log(1 - alpha)
         log_keep = torch.log1p(-alpha).double()
         cum = torch.cumsum(log_keep, 0)
-        first = torch.searchsorted(tile, tile)                                # first row of each row's tile
+        # first row of each row's tile: the running maximum of the rows where a tile starts
+        rows_i = torch.arange(len(tile), device=dev)
+        starts = torch.ones(len(tile), dtype=torch.bool, device=dev)
+        starts[1:] = tile[1:] != tile[:-1]
+        first = torch.cummax(torch.where(starts, rows_i, 0), 0).values
         log_t_after = cum - (cum - log_keep).index_select(0, first)
         weight = torch.exp(log_t_after - log_keep).float().mul_(alpha)
         weight.masked_fill_(log_t_after <= math.log(T_MIN), 0.0)              # gsplat stops at T <= 1e-4
@@ -231,7 +240,7 @@ def _rasterize_one(means2d, conics, cov2d, depths, opacities, feats, valid, widt
         w = flat.index_select(0, nz)[:, None]
         rows, cols = nz // (ts * ts), nz % (ts * ts)
         # pixel index of each pair: its tile's top-left pixel plus the offset inside the tile
-        corner = (ty * ts * pad_w + tx * ts).index_select(0, rows)
+        corner = (ty.long() * ts * pad_w + tx.long() * ts).index_select(0, rows)
         target = corner + (cols // ts) * pad_w + cols % ts
         alpha_img.index_add_(0, target, w)
         image.index_add_(0, target, w * feats.index_select(0, gi.index_select(0, rows)))
