@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +24,65 @@ MAX_SIZE = 1024
 MAX_PEOPLE = 8
 REGIONS = ("top", "bottom", "shoes", "hair", "skin")
 PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
+
+
+@dataclass(frozen=True)
+class SizeRule:
+    """The frames and sizes a video model family can take, and its native defaults.
+
+    The one place these rules live: the renderer's scene settings are checked against the
+    chosen model's rule before any slow work (rendering, loading weights).
+    """
+
+    family: str
+    multiple: int  # width and height must be multiples of this (VAE factor x patch size)
+    min_side: int
+    max_side: int
+    max_frames: int
+    frame_step: int  # frame counts are 1 + k * frame_step (Wan: 4k+1); 1 = any count
+    width: int
+    height: int
+    frames: int
+    fps: float
+    note: str = ""  # what the model was trained on, for messages
+
+    def frames_ok(self, n: int) -> bool:
+        return 1 <= n <= self.max_frames and (n - 1) % self.frame_step == 0
+
+    def fit_frames(self, n: int) -> int:
+        """The nearest allowed count at or above `n` (capped at the maximum)."""
+        k = -(-(max(n, 1) - 1) // self.frame_step)
+        return min(1 + k * self.frame_step, self.max_frames - (self.max_frames - 1) % self.frame_step)
+
+    def frames_rule(self) -> str:
+        if self.frame_step == 1:
+            return f"1 to {self.max_frames} frames"
+        return f"{self.frame_step}k+1 frames (1, {1 + self.frame_step}, ..., up to {self.fit_frames(self.max_frames)})"
+
+    def check(self, name: str, frames: int, height: int, width: int) -> None:
+        """Refuse a frame count or size this family cannot take, naming `name` and what it can take."""
+        if not self.frames_ok(frames):
+            near = ""
+            if self.frame_step > 1 and 1 <= frames <= self.max_frames:
+                lo = max(1, frames - (frames - 1) % self.frame_step)
+                near = f" (e.g. {lo} or {self.fit_frames(frames)})"
+            raise AmgError(f"{name}: {frames} frames; the {self.family} video model generates {self.frames_rule()}"
+                           f"{near}{self.note}")
+        for label, v in (("height", height), ("width", width)):
+            if v % self.multiple or not self.min_side <= v <= self.max_side:
+                raise AmgError(f"{name}: {label} {v} px; it must be a multiple of {self.multiple} between "
+                               f"{self.min_side} and {self.max_side} (the {self.family} video model's latent "
+                               "grid); resample it (--resample-condition)")
+
+
+#: Size rules per backbone family ("wan2.1-vace" shares Wan's).
+SIZE_RULES = {
+    "modelscope": SizeRule("modelscope", 8, 64, 1024, 128, 1, 256, 256, 16, 8.0,
+                           " (ModelScopeT2V was trained on 16)"),
+    "wan2.1": SizeRule("wan2.1", 16, 64, 1280, 129, 4, 832, 480, 81, 16.0,
+                       " (Wan's VAE compresses time 4x after the first frame; Wan2.1 was trained on 81)"),
+}
+SIZE_RULES["wan2.1-vace"] = SIZE_RULES["wan2.1"]
 
 
 class _Strict(BaseModel):

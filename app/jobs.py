@@ -14,13 +14,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
-from amg.errors import AmgError
+from amg.errors import AmgError, Cancelled
 
 #: Finished jobs are kept this long so a reloaded page can still show their result.
 KEEP_FINISHED_S = 6 * 3600
 
 
-class JobCancelled(Exception):
+class JobCancelled(Cancelled):
     """Raised inside a job's work when its Cancel button was pressed."""
 
 
@@ -96,16 +96,13 @@ class JobRegistry:
             job.status, job.started, job.message = "running", time.time(), "starting"
             try:
                 job.result = work(job)
-            except JobCancelled:
+            except Cancelled:  # JobCancelled, or the engine's own (generation, training)
                 self._finish(job, "cancelled", message="cancelled")
             except AmgError as e:
                 self._finish(job, "failed", error=str(e))
             except Exception as e:  # noqa: BLE001 - a job failure must reach the page, not kill the server
-                if job.cancel_event.is_set() and "cancel" in type(e).__name__.lower():
-                    self._finish(job, "cancelled", message="cancelled")
-                else:
-                    traceback.print_exc()
-                    self._finish(job, "failed", error=f"{type(e).__name__}: {e}")
+                traceback.print_exc()
+                self._finish(job, "failed", error=f"{type(e).__name__}: {e}")
             else:
                 self._finish(job, "done", message="done")
         finally:

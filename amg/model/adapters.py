@@ -37,6 +37,8 @@ class AdapterInfo:
     base_architecture_sha256: str
     adapter: AdapterConfig = field(default_factory=AdapterConfig)
     training: TrainingRecord = field(default_factory=TrainingRecord)
+    #: The model family they belong to (files from before backbones existed are ModelScope's).
+    backbone: str = "modelscope"
 
     @property
     def trained(self) -> bool:
@@ -45,9 +47,11 @@ class AdapterInfo:
     def to_json(self) -> str:
         return json.dumps({
             "format": FORMAT, "version": VERSION,
-            "description": ("AMG (arXiv 2409.01502) avatar-conditioning adapters for a ModelScopeT2V-style "
-                            "UNet3D: LoRA on attention projections and conv_in weights for the "
+            "description": ("AMG (arXiv 2409.01502) avatar-conditioning adapters for a "
+                            f"{'ModelScopeT2V-style UNet3D' if self.backbone == 'modelscope' else 'Wan2.1 transformer'}"
+                            ": LoRA on attention projections and first-layer weights for the "
                             f"VAE-encoded avatar video, stored in {WEIGHTS_FILE}."),
+            "backbone": self.backbone,
             "base_model": {"name": self.base_model, "architecture_sha256": self.base_architecture_sha256},
             "adapter": self.adapter.to_dict(),
             "training": {"steps": self.training.steps, "dataset": self.training.dataset,
@@ -62,7 +66,7 @@ def save_adapters(directory: str | os.PathLike, state: dict[str, torch.Tensor], 
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise AmgError(f"{directory}: exists and is not a folder; adapters are saved into a folder")
-    header = {"format": FORMAT, "version": str(VERSION), "base_model": info.base_model,
+    header = {"format": FORMAT, "version": str(VERSION), "backbone": info.backbone, "base_model": info.base_model,
               "base_architecture_sha256": info.base_architecture_sha256}
     atomic_write_bytes(directory / WEIGHTS_FILE, save(state, metadata=header))
     atomic_write_text(directory / CONFIG_FILE, info.to_json())
@@ -93,6 +97,7 @@ def read_adapter_info(directory: str | os.PathLike) -> AdapterInfo:
             adapter=AdapterConfig.from_dict(data.get("adapter", {})),
             training=TrainingRecord(steps=int(training.get("steps", 0)), dataset=str(training.get("dataset", "")),
                                     notes=str(training.get("notes", "")), extra=dict(training.get("extra", {}))),
+            backbone=str(data.get("backbone", "modelscope")),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise AmgError(f"{path}: malformed adapter config ({type(e).__name__}: {e})") from None

@@ -15,13 +15,10 @@ import numpy as np
 
 from amg.errors import AmgError
 
-MIN_SIZE = 64  # the full UNet halves the 1/8-size latent three times
-MAX_SIZE = 1024
-MAX_FRAMES = 128
 
 
 def load_condition(condition, num_frames: int | None = None, height: int | None = None, width: int | None = None,
-                   resample: bool = False, name: str = "condition") -> np.ndarray:
+                   resample: bool = False, name: str = "condition", family: str = "modelscope") -> np.ndarray:
     """(T, H, W, 3) uint8 frames, of the requested size and length (default: the condition's own).
 
     `condition`: (T, H, W, 3) uint8 array or tensor, or a path to a video file.
@@ -42,9 +39,15 @@ def load_condition(condition, num_frames: int | None = None, height: int | None 
     if t == 0:
         raise AmgError(f"{name}: has no frames")
     want_t, want_h, want_w = num_frames or t, height or h, width or w
-    if resample:  # round a free size down to the latent grid
-        want_h, want_w = (height or max(MIN_SIZE, h // 8 * 8)), (width or max(MIN_SIZE, w // 8 * 8))
-    check_target(name, want_t, want_h, want_w)
+    if resample:  # round a free size down to the latent grid, a free length down to an allowed count
+        from amg.scene import SIZE_RULES
+
+        rule = SIZE_RULES[family]
+        m = rule.multiple
+        want_h, want_w = (height or max(rule.min_side, h // m * m)), (width or max(rule.min_side, w // m * m))
+        if num_frames is None and not rule.frames_ok(t):
+            want_t = max(1, t - (t - 1) % rule.frame_step)
+    check_target(name, want_t, want_h, want_w, family)
     if (t, h, w) == (want_t, want_h, want_w):
         return frames
     if not resample:
@@ -54,15 +57,11 @@ def load_condition(condition, num_frames: int | None = None, height: int | None 
     return resample_video(frames, want_t, want_h, want_w)
 
 
-def check_target(name: str, t: int, h: int, w: int) -> None:
+def check_target(name: str, t: int, h: int, w: int, family: str = "modelscope") -> None:
     """Refuse a frame count or size the video model cannot take, naming `name`."""
-    if not 1 <= t <= MAX_FRAMES:
-        raise AmgError(f"{name}: {t} frames; the video model generates 1 to {MAX_FRAMES} frames "
-                       "(ModelScopeT2V was trained on 16)")
-    for label, v in (("height", h), ("width", w)):
-        if v % 8 or not MIN_SIZE <= v <= MAX_SIZE:
-            raise AmgError(f"{name}: {label} {v} px; it must be a multiple of 8 between {MIN_SIZE} and {MAX_SIZE} "
-                           "(the video model works on a 1/8-size latent grid); resample it (--resample-condition)")
+    from amg.scene import SIZE_RULES
+
+    SIZE_RULES[family].check(name, t, h, w)
 
 
 def resample_video(frames: np.ndarray, num_frames: int, height: int, width: int) -> np.ndarray:

@@ -119,3 +119,37 @@ class TrainingRecord:
     dataset: str = ""
     notes: str = ""
     extra: dict = field(default_factory=dict)
+
+
+# ---- Wan2.1 (diffusers layout of Wan-AI/Wan2.1-T2V-1.3B-diffusers and VACE-1.3B) -----------------
+WAN_T2V_1_3B = "Wan-AI/Wan2.1-T2V-1.3B-diffusers"
+WAN_TRANSFORMER = dict(
+    patch_size=(1, 2, 2), num_attention_heads=12, attention_head_dim=128, in_channels=16, out_channels=16,
+    text_dim=4096, freq_dim=256, ffn_dim=8960, num_layers=30, cross_attn_norm=True,
+    qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=1024,
+)
+#: VACE-1.3B: the T2V transformer plus control blocks after every second layer.
+WAN_VACE_EXTRA = dict(vace_layers=tuple(range(0, 30, 2)), vace_in_channels=96)
+WAN_VAE = dict(base_dim=96, z_dim=16, dim_mult=(1, 2, 4, 4), num_res_blocks=2,
+               temperal_downsample=(False, True, True))
+#: umt5-xxl's encoder (5.7 B parameters).
+WAN_TEXT_ENCODER = dict(vocab_size=256384, d_model=4096, d_kv=64, d_ff=10240, num_layers=24, num_heads=64,
+                        relative_attention_num_buckets=32, feed_forward_proj="gated-gelu", dropout_rate=0.0)
+#: Wan's sampler: UniPC on flow-matching sigmas, shift 3.0 at 480p (5.0 at 720p).
+WAN_SCHEDULER = dict(num_train_timesteps=1000, prediction_type="flow_prediction", use_flow_sigmas=True,
+                     flow_shift=3.0)
+WAN_MAX_SEQUENCE = 512
+# The same at toy size (numbers from diffusers' own Wan pipeline tests).
+TINY_WAN_TRANSFORMER = dict(
+    WAN_TRANSFORMER, num_attention_heads=2, attention_head_dim=12, text_dim=32, ffn_dim=32, num_layers=2,
+    rope_max_seq_len=32,
+)
+TINY_WAN_VACE_EXTRA = dict(vace_layers=(0, 2), vace_in_channels=96)  # with num_layers=3
+TINY_WAN_VAE = dict(base_dim=3, z_dim=16, dim_mult=(1, 1, 1, 1), num_res_blocks=1,
+                    temperal_downsample=(False, True, True))
+TINY_WAN_TEXT_ENCODER = dict(WAN_TEXT_ENCODER, vocab_size=256, d_model=32, d_kv=8, d_ff=64, num_layers=2,
+                             num_heads=4)
+TINY_WAN_MAX_SEQUENCE = 32
+#: Wan's LoRA targets: self- (attn1) and text cross-attention (attn2) of the main blocks only
+#: (VACE's control blocks are `vace_blocks.*`, never matched).
+WAN_LORA_PATTERN = r"^blocks\.\d+\.attn[12]\.(?:{projections})$"

@@ -1,19 +1,22 @@
-"""AMGPipeline: text + avatar condition video -> video (ModelScopeT2V with AMG's adapters).
+"""AMGPipeline: text + avatar condition video -> video (a base text-to-video model with AMG's adapters).
 
-The denoising loop is ModelScopeT2V's with one change from the paper: the UNet's input
-is [z_t, z_a], the noisy latent and the VAE-encoded avatar video concatenated on the
-channel axis. Text encoding, latent sampling and decoding are diffusers'
-TextToVideoSDPipeline methods, reused as they are. Guidance is classifier-free on the
-text (the paper), or, with `avatar_guidance_scale`, InstructPix2Pix-style dual guidance
-that weighs text against avatar (an option the paper lacks):
+One pipeline over a backbone object per model family (amg/model/backbone.py): `modelscope`
+(the paper's ModelScopeT2V) and `wan2.1` (Wan2.1 T2V). The denoising loop is the base
+model's with one change from the paper: the denoiser's input is [z_t, z_a], the noisy
+latent and the VAE-encoded avatar video concatenated on the channel axis. Guidance is
+classifier-free on the text (the paper), or, with `avatar_guidance_scale`,
+InstructPix2Pix-style dual guidance that weighs text against avatar:
 
     eps = eps(0, 0) + s_a * (eps(0, z_a) - eps(0, 0)) + s_t * (eps(y, z_a) - eps(0, z_a))
 
 where "0" is the empty prompt / an all-zero condition latent (the base model's input).
 
-Designed to run as a background job: `callback(GenerationProgress)` after each unit of
-work, `should_cancel()` polled between them (raises GenerationCancelled; nothing is
-written by the pipeline itself). One call at a time per pipeline object.
+Progress and cancellation follow diffusers: `callback_on_step_end(pipe, step, timestep,
+callback_kwargs)` after each denoising step and `pipe.interrupt` (set `pipe._interrupt = True`
+from a callback) stops the loop; AMG also reports every stage (condition encoding, denoising,
+decoding) through `callback(GenerationProgress)` and polls `should_cancel()`. A stopped call
+raises GenerationCancelled (an amg.errors.Cancelled) and decodes nothing. One call at a time
+per pipeline object.
 """
 
 from __future__ import annotations
@@ -28,22 +31,26 @@ from typing import Callable
 import numpy as np
 import torch
 from diffusers import DiffusionPipeline
-from diffusers.pipelines.deprecated.text_to_video_synthesis.pipeline_text_to_video_synth import TextToVideoSDPipeline
+from diffusers.utils import BaseOutput
 from diffusers.video_processor import VideoProcessor
 
-from amg.errors import AmgError
+from amg.errors import AmgError, Cancelled
 from amg.model import adapters as adapter_files
+from amg.model.backbone import Backbone, architecture_hash, backbone_class
 from amg.model.condition import load_condition
-from amg.model.configs import DEFAULT_MODEL, AdapterConfig, TrainingRecord
-from amg.model.unet import (ConditionedConvIn, adapter_state_dict, architecture_hash, load_adapter_state_dict,
-                            make_conditioned_unet)
+from amg.model.configs import AdapterConfig, TrainingRecord
+from amg.model.registry import registered_models, resolve_model
+from amg.model.unet import (ConditionedConvIn, adapter_state_dict, conditioned_layer_name, load_adapter_state_dict,
+                            make_conditioned)
 from amg.model.weights import load_base
 
-MAX_STEPS = 1000  # DDIM cannot take more steps than the 1000 training timesteps
+MAX_STEPS = 1000  # no scheduler here takes more steps than its 1000 training timesteps
+#: Most steps per family before weights are loaded (DDIM's leading spacing + offset 1 stops at 999).
+FAMILY_MAX_STEPS = {"modelscope": 999, "wan2.1": 1000, "wan2.1-vace": 1000}
 
 
-class GenerationCancelled(Exception):
-    """Raised between steps when `should_cancel()` returns True."""
+class GenerationCancelled(Cancelled):
+    """Raised between steps when `should_cancel()` returns True or `pipe.interrupt` was set."""
 
 
 @dataclass
@@ -55,6 +62,12 @@ class GenerationProgress:
     seconds_left: float | None  # estimate for the whole call (None until one unit was timed)
 
 
+def hub_id_for(family: str) -> str:
+    """The real weights of a family's default model (for messages)."""
+    default = {"modelscope": "modelscope", "wan2.1": "wan2.1-t2v-1.3b", "wan2.1-vace": "wan2.1-vace-1.3b"}[family]
+    return registered_models()[default].source
+
+
 @dataclass
 class WeightsStatus:
     """What the weights are, in words a user can act on (shown by the CLI and the UI, stored in the MP4)."""
@@ -63,15 +76,29 @@ class WeightsStatus:
     random_base: bool
     adapters: str | None = None  # folder, None when the adapters are freshly zero-initialised
     adapter_steps: int = 0
+    family: str = "modelscope"
+
+    @property
+    def needs_adapters(self) -> bool:
+        return self.family != "wan2.1-vace"  # VACE reads control videos as it was trained to
 
     @property
     def trained(self) -> bool:
+        if not self.needs_adapters:
+            return not self.random_base
         return not self.random_base and self.adapters is not None and self.adapter_steps > 0
 
     @property
     def message(self) -> str:
-        how = (f"real results need the base weights (--model {DEFAULT_MODEL}, or a local copy: "
-               f"`hf download {DEFAULT_MODEL}`) and AMG adapters trained on avatar/video pairs (--adapters DIR)")
+        hub = hub_id_for(self.family)
+        get = f"`hf download {hub}` and pass the folder, or --model {hub}"
+        if not self.needs_adapters:
+            if self.random_base:
+                return (f"UNTRAINED WEIGHTS: '{self.base}' is a random VACE model (for testing the flow): the video "
+                        f"is noise, not a generation; real results need the VACE weights ({get}); no training needed")
+            return f"pretrained VACE control model {self.base}: follows the control video, no adapters needed"
+        how = (f"real results need the base weights ({get}) and AMG adapters trained on avatar/video pairs "
+               "(--adapters DIR)")
         if self.random_base:
             return (f"UNTRAINED WEIGHTS: '{self.base}' is random (for testing the flow): the video is noise, "
                     f"not a generation; {how}")
@@ -90,7 +117,9 @@ class WeightsStatus:
 
 
 @dataclass
-class AMGOutput:
+class AMGOutput(BaseOutput):
+    """The pipeline's output (a diffusers BaseOutput: also indexable, `out[0]` is the frames)."""
+
     frames: np.ndarray  # (T, H, W, 3) uint8
     condition: np.ndarray  # (T, H, W, 3) uint8, as fed to the model
     weights_status: WeightsStatus
@@ -102,54 +131,101 @@ class AMGPipeline(DiffusionPipeline):
     """Avatar-guided text-to-video generation; see the module docstring.
 
     Build with `AMGPipeline.from_pretrained(model, adapters=...)` or `amg.model.load_pipeline`.
+    Components: vae, text_encoder, tokenizer, scheduler, and the denoiser with AMG adapters:
+    `unet` (modelscope) or `transformer` (wan2.1).
     """
 
     model_cpu_offload_seq = "text_encoder->unet->vae"
+    _optional_components = ["unet", "transformer"]
+    _callback_tensor_inputs = ["latents"]
 
-    # ModelScopeT2V's pieces, reused unchanged (they only touch tokenizer/text_encoder/vae/scheduler).
-    encode_prompt = TextToVideoSDPipeline.encode_prompt
-    prepare_latents = TextToVideoSDPipeline.prepare_latents
-    decode_latents = TextToVideoSDPipeline.decode_latents
-    prepare_extra_step_kwargs = TextToVideoSDPipeline.prepare_extra_step_kwargs
-
-    def __init__(self, vae, text_encoder, tokenizer, unet, scheduler):
+    def __init__(self, vae, text_encoder, tokenizer, unet=None, scheduler=None, transformer=None):
         super().__init__()
-        if not isinstance(unet.conv_in, ConditionedConvIn):
-            raise ValueError("AMGPipeline needs a UNet with AMG adapters (amg.model.unet.make_conditioned_unet)")
-        self.register_modules(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler)
-        self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
-        self.video_processor = VideoProcessor(do_resize=False, vae_scale_factor=self.vae_scale_factor)
+        denoiser = unet if unet is not None else transformer
+        if denoiser is None or scheduler is None:
+            raise ValueError("AMGPipeline needs a scheduler and a denoiser (unet or transformer)")
+        try:
+            conditioned_layer_name(denoiser)
+        except ValueError:
+            raise ValueError("AMGPipeline needs a denoiser with AMG adapters (AMGPipeline.from_pretrained adds "
+                             "them; amg.model.unet.make_conditioned)") from None
+        self.register_modules(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+                              transformer=transformer, scheduler=scheduler)
+        self.backbone: Backbone = backbone_class("modelscope" if unet is not None else "wan2.1")(self)
+        self.model_cpu_offload_seq = self.backbone.offload_seq
+        self.video_processor = VideoProcessor(do_resize=False, vae_scale_factor=self.backbone.vae_scale_factor)
         self.base_model_name = "unknown"
         self.random_base = True
-        self.adapter_config = AdapterConfig(condition_channels=unet.conv_in.condition.in_channels)
+        first = getattr(denoiser, self.backbone.first_layer)
+        self.adapter_config = AdapterConfig(condition_channels=first.condition.in_channels)
         self.adapter_source: str | None = None
         self.adapter_training = TrainingRecord()
-        #: Frames per VAE call when encoding/decoding: bounds memory, gives progress and cancel points.
-        self.vae_chunk_frames = 4
         self.adapters_fused = False
+        self._interrupt = False
+
+    @property
+    def family(self) -> str:
+        return self.backbone.family
+
+    @property
+    def denoiser(self) -> torch.nn.Module:
+        return self.backbone.denoiser
+
+    @property
+    def interrupt(self) -> bool:
+        return self._interrupt
+
+    @property
+    def vae_chunk_frames(self) -> int:
+        """Frames per VAE call (ModelScope's 2D VAE; Wan's causal VAE always takes the whole clip)."""
+        return getattr(self.backbone, "chunk_frames", 0)
+
+    @vae_chunk_frames.setter
+    def vae_chunk_frames(self, n: int) -> None:
+        if hasattr(self.backbone, "chunk_frames"):
+            self.backbone.chunk_frames = int(n)
 
     # ---- weights ------------------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, model: str = DEFAULT_MODEL, adapters: str | os.PathLike | None = None, *,
+    def from_pretrained(cls, model: str | os.PathLike = "modelscope", adapters: str | os.PathLike | None = None, *,
                         device: str | torch.device | None = None, dtype: torch.dtype | None = None,
-                        adapter_config: AdapterConfig | None = None, seed: int = 0) -> "AMGPipeline":
-        """Base model (hub id, local diffusers folder, 'tiny-random' or 'modelscope-random') + AMG adapters.
+                        adapter_config: AdapterConfig | None = None, seed: int = 0,
+                        family: str | None = None) -> "AMGPipeline":
+        """Base model (a name from amg.model.registry, hub id or folder) + AMG adapters.
 
         With `adapters` (a folder written by `save_adapters`), their LoRA config is used and the
         base must be the architecture they were made for. Without, zero-initialised adapters
-        (`adapter_config`, rank 4 by default) make the model equal to the base model.
+        (`adapter_config`, rank 4 by default) make the model equal to the base model. A folder
+        written by `save_pretrained` loads alone: its adapters, on the base they record.
         """
+        model = str(model)
+        if adapters is None and (Path(model) / adapter_files.CONFIG_FILE).is_file():
+            adapters = model  # a saved AMG pipeline
+            if not (Path(model) / "model_index.json").is_file():
+                model = adapter_files.read_adapter_info(model).base_model
+        ref = resolve_model(model, family)
+        if ref.family not in ("modelscope", "wan2.1"):
+            raise AmgError(f"model '{model}' is a {ref.family} model: it takes no AMG adapters; it runs on its own "
+                           "route (amg generate --model wan2.1-vace-1.3b --control pose, amg.model.vace)")
+        back = backbone_class(ref.family)
         device = resolve_device(device)
-        dtype = resolve_dtype(device, dtype)
+        dtype = resolve_dtype(device, dtype, back.cuda_dtype)
         info = adapter_files.read_adapter_info(adapters) if adapters is not None else None
+        if info is not None and info.backbone != ref.family:
+            raise AmgError(f"{adapters}: these adapters were made for the {info.backbone} backbone (base model "
+                           f"'{info.base_model}'), but '{model}' is a {ref.family} model; load them with "
+                           f"--model {info.base_model}")
         variant = "fp16" if dtype == torch.float16 else None
-        base = load_base(model, dtype=dtype, variant=variant, seed=seed)
+        base = load_base(ref, dtype=dtype, variant=variant, seed=seed)
         config = info.adapter if info is not None else (adapter_config or AdapterConfig())
+        if info is None and adapter_config is None:
+            config = AdapterConfig(condition_channels=back.latent_channels_of(base.vae))
         with torch.random.fork_rng(devices=[]):  # LoRA's random A matrices: the same for the same seed
             torch.manual_seed(seed)
-            unet = make_conditioned_unet(base.unet, config)
-        pipe = cls(vae=base.vae, text_encoder=base.text_encoder, tokenizer=base.tokenizer, unet=unet,
-                   scheduler=base.scheduler)
+            denoiser = make_conditioned(base.parts[back.denoiser_name], config, back.first_layer,
+                                        back.lora_target_pattern(config))
+        pipe = cls(vae=base.vae, text_encoder=base.text_encoder, tokenizer=base.tokenizer, scheduler=base.scheduler,
+                   **{back.denoiser_name: denoiser})
         pipe.base_model_name, pipe.random_base, pipe.adapter_config = base.name, base.random_weights, config
         if adapters is not None:
             pipe.load_adapters(adapters)
@@ -157,37 +233,57 @@ class AMGPipeline(DiffusionPipeline):
 
     @property
     def base_architecture_sha256(self) -> str:
-        return architecture_hash(self.unet.config, self.vae.config)
+        return architecture_hash(self.family, self.denoiser.config, self.vae.config)
 
     def save_adapters(self, directory: str | os.PathLike, training: TrainingRecord | None = None) -> Path:
         """Write LoRA + condition-conv weights and their JSON description into `directory`."""
         info = adapter_files.AdapterInfo(base_model=self.base_model_name,
                                          base_architecture_sha256=self.base_architecture_sha256,
-                                         adapter=self.adapter_config, training=training or self.adapter_training)
-        return adapter_files.save_adapters(directory, adapter_state_dict(self.unet), info)
+                                         adapter=self.adapter_config, training=training or self.adapter_training,
+                                         backbone=self.family)
+        return adapter_files.save_adapters(directory, adapter_state_dict(self.denoiser), info)
 
     def fuse_adapters(self) -> None:
         """Merge LoRA into the attention weights for inference: the step then costs what the base
         model's does. Saving and loading adapters still work (they unfuse as needed)."""
         if not self.adapters_fused:
-            self.unet.fuse_lora()
+            self.denoiser.fuse_lora()
             self.adapters_fused = True
 
     def unfuse_adapters(self) -> None:
         if self.adapters_fused:
-            self.unet.unfuse_lora()
+            self.denoiser.unfuse_lora()
             self.adapters_fused = False
 
-    def save_pretrained(self, directory: str | os.PathLike, training: TrainingRecord | None = None) -> Path:
-        """What AMG adds to its base is what it saves: the adapters (the base stays the hub's/folder's).
+    def save_pretrained(self, save_directory: str | os.PathLike, training: TrainingRecord | None = None,
+                        include_base: bool = False) -> Path:
+        """Save so that `AMGPipeline.from_pretrained(save_directory)` gives this pipeline back.
 
-        Reload with `AMGPipeline.from_pretrained(base_model, adapters=directory)`.
+        What AMG adds to its base is what is saved by default: the adapters, with the base's
+        name (hub id, folder or random-model name) they are reloaded on. `include_base=True`
+        also writes the base components in diffusers' layout, making the folder self-contained.
         """
+        directory = Path(save_directory)
+        if include_base:
+            from amg.model.weights import BaseComponents, save_base
+
+            fused = self.adapters_fused
+            self.unfuse_adapters()
+            parts = {k: v for k, v in self.components.items() if v is not None}
+            # the base weights only: LoRA and the condition conv live in the adapter files
+            parts[self.backbone.denoiser_name] = _plain_base(self.denoiser, self.backbone.first_layer)
+            save_base(BaseComponents(name=self.base_model_name, family=self.family, parts=parts,
+                                     random_weights=self.random_base), directory)
+            if fused:
+                self.fuse_adapters()
         return self.save_adapters(directory, training)
 
     def load_adapters(self, directory: str | os.PathLike) -> None:
         """Load adapters saved for this base architecture (refuses others, changes nothing then)."""
         info = adapter_files.read_adapter_info(directory)
+        if info.backbone != self.family:
+            raise AmgError(f"{directory}: these adapters were made for the {info.backbone} backbone (base model "
+                           f"'{info.base_model}'); this pipeline's base '{self.base_model_name}' is {self.family}")
         adapter_files.check_base(info, directory, self.base_model_name, self.base_architecture_sha256)
         if info.adapter != self.adapter_config:
             raise AmgError(f"{directory}: adapter config {info.adapter.to_dict()} differs from this pipeline's "
@@ -196,7 +292,7 @@ class AMGPipeline(DiffusionPipeline):
         fused = self.adapters_fused
         self.unfuse_adapters()  # new LoRA weights must not stack on merged old ones
         try:
-            load_adapter_state_dict(self.unet, state)
+            load_adapter_state_dict(self.denoiser, state)
         except KeyError as e:
             raise AmgError(f"{directory}: adapter weights do not match their config ({e.args[0]})") from None
         finally:
@@ -207,27 +303,22 @@ class AMGPipeline(DiffusionPipeline):
     @property
     def weights_status(self) -> WeightsStatus:
         return WeightsStatus(base=self.base_model_name, random_base=self.random_base,
-                             adapters=self.adapter_source, adapter_steps=self.adapter_training.steps)
+                             adapters=self.adapter_source, adapter_steps=self.adapter_training.steps,
+                             family=self.family)
 
-    # ---- condition ----------------------------------------------------------------------
+    # ---- encoding (also used by the trainer) ----------------------------------------------
     @torch.no_grad()
     def encode_condition(self, frames: np.ndarray, on_chunk: Callable[[int, int], None] | None = None) -> torch.Tensor:
-        """(T, H, W, 3) uint8 frames (avatar video, or a training video) -> (1, C, T, H/8, W/8)
-        latents, scaled like the noisy latents.
+        """(T, H, W, 3) uint8 frames (avatar video, or a training video) -> (1, C, t, h, w)
+        latents, scaled like the noisy latents. `on_chunk(done, total)` after each VAE call."""
+        return self.backbone.encode_video(frames, on_chunk)
 
-        The VAE posterior mean (no sampling), so a video always encodes the same way.
-        `on_chunk(done, total)` is called after each chunk of frames (it may raise to stop).
-        """
-        video = self.video_processor.preprocess_video(frames.astype(np.float32) / 255.0)  # (1, 3, T, H, W)
-        video = video.to(self._execution_device, self.vae.dtype)
-        chunks = video[0].transpose(0, 1).split(self.vae_chunk_frames)  # each (t, 3, H, W)
-        latents = []
-        for i, chunk in enumerate(chunks):
-            latents.append(self.vae.encode(chunk).latent_dist.mode())
-            if on_chunk is not None:
-                on_chunk(i + 1, len(chunks))
-        z = torch.cat(latents) * self.vae.config.scaling_factor  # (T, C, h, w)
-        return z.transpose(0, 1)[None]
+    def encode_prompt(self, prompt: str, device=None, num_videos_per_prompt: int = 1,
+                      do_classifier_free_guidance: bool = True, negative_prompt: str | None = None):
+        """(prompt embeds (1, L, D), negative embeds or None), as the base model's pipeline makes them."""
+        if num_videos_per_prompt != 1:
+            raise ValueError("AMGPipeline generates one video per prompt")
+        return self.backbone.encode_prompt(prompt, negative_prompt, do_classifier_free_guidance)
 
     # ---- generation ---------------------------------------------------------------------
     @torch.no_grad()
@@ -236,8 +327,8 @@ class AMGPipeline(DiffusionPipeline):
         prompt: str,
         condition,  # (T, H, W, 3) uint8 frames, a tensor of those, or a video file path
         negative_prompt: str | None = None,
-        num_inference_steps: int = 20,
-        guidance_scale: float = 9.0,
+        num_inference_steps: int | None = None,
+        guidance_scale: float | None = None,
         avatar_guidance_scale: float | None = None,
         generator: torch.Generator | None = None,
         num_frames: int | None = None,
@@ -245,70 +336,85 @@ class AMGPipeline(DiffusionPipeline):
         width: int | None = None,
         resample_condition: bool = False,
         eta: float = 0.0,
-        latents: torch.Tensor | None = None,  # (1, 4, T, H/8, W/8) initial noise, instead of the generator's
+        latents: torch.Tensor | None = None,  # (1, C, t, h, w) initial noise, instead of the generator's
         callback: Callable[[GenerationProgress], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        callback_on_step_end: Callable | None = None,
+        callback_on_step_end_tensor_inputs: list[str] | None = None,
+        return_dict: bool = True,
     ) -> AMGOutput:
         """Generate a video that follows `prompt` and the avatars' motion in `condition`.
 
         Frames and size come from the condition unless given (then the condition must match,
-        or be resampled with `resample_condition=True`). Deterministic for a seeded generator.
+        or be resampled with `resample_condition=True`); they must suit the backbone (Wan:
+        4k+1 frames, sides multiples of 16). Steps and guidance default to the backbone's
+        (ModelScope: 20 DDIM steps, 9.0; Wan: 50 steps, 5.0). Deterministic for a seeded generator.
         """
         start = time.perf_counter()
-        _check_settings(prompt, negative_prompt, num_inference_steps, guidance_scale, avatar_guidance_scale,
-                        self.scheduler.config.num_train_timesteps)
-        frames = load_condition(condition, num_frames, height, width, resample=resample_condition)
+        bb = self.backbone
+        steps = bb.default_steps if num_inference_steps is None else num_inference_steps
+        guidance_scale = bb.default_guidance if guidance_scale is None else guidance_scale
+        _check_settings(prompt, negative_prompt, steps, guidance_scale, avatar_guidance_scale, bb.max_steps(),
+                        bb.sampler)
+        tensor_inputs = callback_on_step_end_tensor_inputs or ["latents"]
+        bad = [k for k in tensor_inputs if k not in self._callback_tensor_inputs]
+        if bad:
+            raise AmgError(f"callback_on_step_end_tensor_inputs: {bad} not in {self._callback_tensor_inputs}")
+        frames = load_condition(condition, num_frames, height, width, resample=resample_condition, family=self.family)
         t, h, w = frames.shape[:3]
-        clock = _Clock(start, callback, should_cancel, num_inference_steps, math.ceil(t / self.vae_chunk_frames))
+        self._interrupt = False
+        clock = _Clock(start, callback, lambda: self._interrupt or (should_cancel is not None and should_cancel()),
+                       steps, bb.video_chunks(t))
         try:
-            video = self._generate(prompt, negative_prompt, frames, num_inference_steps, guidance_scale,
-                                   avatar_guidance_scale, generator, eta, latents, clock)
+            video = self._generate(prompt, negative_prompt, frames, steps, guidance_scale, avatar_guidance_scale,
+                                   generator, eta, latents, clock, callback_on_step_end, tensor_inputs)
         except (torch.OutOfMemoryError, MemoryError) as e:
             raise _out_of_memory(e, t, h, w) from None
         except RuntimeError as e:
             if "out of memory" in str(e) or "can't allocate memory" in str(e):
                 raise _out_of_memory(e, t, h, w) from None
             raise
-        settings = dict(prompt=prompt, negative_prompt=negative_prompt or "", steps=num_inference_steps,
+        finally:
+            self.maybe_free_model_hooks()
+        settings = dict(prompt=prompt, negative_prompt=negative_prompt or "", steps=steps,
                         guidance_scale=guidance_scale, avatar_guidance_scale=avatar_guidance_scale,
-                        frames=t, width=w, height=h, model=self.base_model_name,
+                        frames=t, width=w, height=h, model=self.base_model_name, backbone=self.family,
                         adapters=self.adapter_source, device=str(self._execution_device),
-                        dtype=str(self.unet.dtype).removeprefix("torch."), scheduler="DDIM", eta=eta)
-        return AMGOutput(frames=video, condition=frames, weights_status=self.weights_status, settings=settings,
-                         seconds=time.perf_counter() - start)
+                        dtype=str(self.denoiser.dtype).removeprefix("torch."), scheduler=bb.sampler, eta=eta)
+        out = AMGOutput(frames=video, condition=frames, weights_status=self.weights_status, settings=settings,
+                        seconds=time.perf_counter() - start)
+        return out if return_dict else (out.frames,)
 
     def _generate(self, prompt, negative_prompt, frames, steps, guidance_scale, avatar_guidance_scale, generator,
-                  eta, latents, clock) -> np.ndarray:
-        device = self._execution_device
+                  eta, latents, clock, callback_on_step_end, tensor_inputs) -> np.ndarray:
+        bb = self.backbone
         dual = avatar_guidance_scale is not None
         text_cfg = dual or guidance_scale > 1.0
 
         clock.begin("encoding condition", clock.units["encoding condition"])
-        z_a = self.encode_condition(frames, on_chunk=lambda i, n: clock.tick("encoding condition", i, n))
-
-        text, negative = self.encode_prompt(prompt, device, 1, text_cfg, negative_prompt or None)
-        # Guidance branches, stacked on the batch axis: (text embedding, condition latent).
+        z_a = bb.encode_video(frames, on_chunk=lambda i, n: clock.tick("encoding condition", i, n))
+        text, negative = bb.encode_prompt(prompt, negative_prompt or None, text_cfg)
+        # Guidance branches: (text embedding, condition latent) each.
         no_avatar = torch.zeros_like(z_a)
         if dual:
-            embeds, cond = [negative, negative, text], [no_avatar, z_a, z_a]
+            branches = [(negative, no_avatar), (negative, z_a), (text, z_a)]
         elif text_cfg:
-            embeds, cond = [negative, text], [z_a, z_a]
+            branches = [(negative, z_a), (text, z_a)]
         else:
-            embeds, cond = [text], [z_a]
-        embeds, cond = torch.cat(embeds), torch.cat(cond).to(self.unet.dtype)  # (n, L, D), (n, C, T, h, w)
-        branches = len(embeds)
+            branches = [(text, z_a)]
+        dtype = self.denoiser.dtype
+        if getattr(bb, "batch_branches", True):  # one batched forward (ModelScope, as its pipeline does)
+            groups = [(torch.cat([b[0] for b in branches]), torch.cat([b[1] for b in branches]).to(dtype))]
+        else:  # one forward per branch (Wan, as WanPipeline does)
+            groups = [(e, c.to(dtype)) for e, c in branches]
 
-        self.scheduler.set_timesteps(steps, device=device)
-        latents = self.prepare_latents(1, self.vae.config.latent_channels, frames.shape[0], frames.shape[1],
-                                       frames.shape[2], embeds.dtype, device, generator, latents)
-        extra = self.prepare_extra_step_kwargs(generator, eta)
+        timesteps = bb.set_timesteps(steps)
+        latents = bb.prepare_latents((1, bb.latent_channels) + tuple(z_a.shape[2:]), text.dtype, generator, latents)
         clock.begin("denoising", steps)
-
-        for i, timestep in enumerate(self.scheduler.timesteps):
+        for i, timestep in enumerate(timesteps):
             clock.check()
-            z_t = self.scheduler.scale_model_input(latents.expand(branches, -1, -1, -1, -1), timestep)
-            noise = self.unet(torch.cat([z_t, cond], dim=1), timestep, encoder_hidden_states=embeds,
-                              return_dict=False)[0]  # (n, 4, T, h, w)
+            noise = torch.cat([bb.forward(latents.expand(len(e), *latents.shape[1:]), c, timestep, e)
+                               for e, c in groups])  # (branches, C, t, h, w)
             if dual:
                 e_none, e_avatar, e_full = noise.chunk(3)
                 noise = (e_none + avatar_guidance_scale * (e_avatar - e_none)
@@ -316,24 +422,28 @@ class AMGPipeline(DiffusionPipeline):
             elif text_cfg:
                 e_uncond, e_text = noise.chunk(2)
                 noise = e_uncond + guidance_scale * (e_text - e_uncond)
-            # The scheduler works on images: frames go to the batch axis and back.
-            b, c, f, lh, lw = latents.shape
-            latents = self.scheduler.step(noise.permute(0, 2, 1, 3, 4).reshape(b * f, c, lh, lw), timestep,
-                                          latents.permute(0, 2, 1, 3, 4).reshape(b * f, c, lh, lw),
-                                          **extra).prev_sample
-            latents = latents.reshape(b, f, c, lh, lw).permute(0, 2, 1, 3, 4)
+            latents = bb.step(noise, timestep, latents, generator, eta)
+            if callback_on_step_end is not None:
+                outputs = callback_on_step_end(self, i, timestep, {k: locals()[k] for k in tensor_inputs}) or {}
+                latents = outputs.pop("latents", latents)
             clock.tick("denoising", i + 1, steps)
 
-        chunks = latents.split(self.vae_chunk_frames, dim=2)
-        clock.begin("decoding", len(chunks))
-        decoded = []
-        for i, chunk in enumerate(chunks):
-            clock.check()
-            decoded.append(self.decode_latents(chunk))  # (1, 3, t, H, W) float
-            clock.tick("decoding", i + 1, len(chunks))
-        video = self.video_processor.postprocess_video(torch.cat(decoded, dim=2), output_type="np")[0]
-        self.maybe_free_model_hooks()
-        return (video * 255.0).round().clip(0, 255).astype(np.uint8)  # (T, H, W, 3)
+        n = bb.video_chunks(frames.shape[0])
+        clock.begin("decoding", n)
+        return bb.decode_latents(latents, on_chunk=lambda i, k: clock.tick("decoding", i, k))  # (T, H, W, 3)
+
+
+def _plain_base(denoiser: torch.nn.Module, layer: str) -> torch.nn.Module:
+    """A copy of the denoiser without AMG's adapters: the base architecture and weights only
+    (LoRA left out, the first layer's base conv back in place), for saving in diffusers' layout."""
+    state = {}
+    for key, value in denoiser.state_dict().items():
+        if ".lora_" in key or key.startswith(f"{layer}.condition."):
+            continue
+        state[key.replace(".base_layer.", ".").replace(f"{layer}.base.", f"{layer}.")] = value
+    plain = type(denoiser).from_config(denoiser.config)
+    plain.load_state_dict(state)
+    return plain.to(denoiser.dtype)
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -385,14 +495,15 @@ class _Clock:
         return left
 
 
-def _check_settings(prompt, negative_prompt, steps, guidance_scale, avatar_guidance_scale, max_steps) -> None:
+def _check_settings(prompt, negative_prompt, steps, guidance_scale, avatar_guidance_scale, max_steps,
+                    sampler: str = "DDIM") -> None:
     if not isinstance(prompt, str) or not prompt.strip():
         raise AmgError("prompt: empty; describe the video (e.g. 'two people dance on a beach at sunset')")
     if negative_prompt is not None and not isinstance(negative_prompt, str):
         raise AmgError(f"negative prompt: must be text, got {type(negative_prompt).__name__}")
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= min(max_steps, MAX_STEPS):
-        raise AmgError(f"steps: {steps!r}; must be a whole number from 1 to {min(max_steps, MAX_STEPS)} "
-                       "(20 is the paper's DDIM setting)")
+        raise AmgError(f"steps: {steps!r}; must be a whole number from 1 to {min(max_steps, MAX_STEPS)} for "
+                       f"{sampler} (20 is the paper's DDIM setting; Wan uses 50)")
     for name, v in (("guidance scale", guidance_scale), ("avatar guidance scale", avatar_guidance_scale)):
         if v is None and name.startswith("avatar"):
             continue
@@ -401,9 +512,11 @@ def _check_settings(prompt, negative_prompt, steps, guidance_scale, avatar_guida
 
 
 def check_settings(prompt: str, negative_prompt: str | None = None, num_inference_steps: int = 20,
-                   guidance_scale: float = 9.0, avatar_guidance_scale: float | None = None) -> None:
+                   guidance_scale: float = 9.0, avatar_guidance_scale: float | None = None,
+                   family: str = "modelscope") -> None:
     """Validate generation settings before any slow work (the CLI calls this before rendering)."""
-    _check_settings(prompt, negative_prompt, num_inference_steps, guidance_scale, avatar_guidance_scale, MAX_STEPS)
+    _check_settings(prompt, negative_prompt, num_inference_steps, guidance_scale, avatar_guidance_scale,
+                    FAMILY_MAX_STEPS[family], "DDIM" if family == "modelscope" else "flow matching")
 
 
 def _out_of_memory(error: BaseException, t: int, h: int, w: int) -> AmgError:
@@ -427,8 +540,10 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     return device
 
 
-def resolve_dtype(device: torch.device, dtype: torch.dtype | str | None) -> torch.dtype:
-    """fp16 by default on CUDA (bf16 on request); fp32 on CPU, where half precision is slow."""
+def resolve_dtype(device: torch.device, dtype: torch.dtype | str | None,
+                  cuda_default: torch.dtype = torch.float16) -> torch.dtype:
+    """`cuda_default` on CUDA (the backbone's: fp16 ModelScope, bf16 Wan); fp32 on CPU, where half
+    precision is slow."""
     if isinstance(dtype, str):
         names = {"fp32": torch.float32, "float32": torch.float32, "fp16": torch.float16, "float16": torch.float16,
                  "bf16": torch.bfloat16, "bfloat16": torch.bfloat16}
@@ -436,7 +551,7 @@ def resolve_dtype(device: torch.device, dtype: torch.dtype | str | None) -> torc
             raise AmgError(f"dtype: '{dtype}' is not one of fp32, fp16, bf16")
         dtype = names[dtype]
     if dtype is None:
-        return torch.float16 if device.type == "cuda" else torch.float32
+        return cuda_default if device.type == "cuda" else torch.float32
     if device.type == "cpu" and dtype != torch.float32:
         raise AmgError(f"dtype: {str(dtype).removeprefix('torch.')} on the CPU is not supported "
                        "(bf16 measured ~9x slower than fp32 here); use fp32 on the CPU")

@@ -52,3 +52,17 @@ def clip_tokenizer(max_length: int = MAX_LENGTH):
     vocab, merges = _vocab_and_merges()
     return CLIPTokenizer(vocab=dict(vocab), merges=list(merges), model_max_length=max_length,
                          pad_token="!")
+
+
+def umt5_tokenizer(max_length: int = 512):
+    """A transformers `T5Tokenizer` (the class of Wan's umt5 tokenizer) built in memory, for the
+    random test models: characters and word-initial characters as unigram pieces, so any text
+    tokenises; no sentencepiece file is needed. Real Wan weights bring their own tokenizer/."""
+    import string
+
+    from transformers import T5Tokenizer
+
+    chars = string.ascii_lowercase + string.ascii_uppercase + string.digits + string.punctuation
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -2.0)]
+    pieces += [("\u2581" + c, -2.5) for c in chars] + [(c, -3.0) for c in chars]
+    return T5Tokenizer(vocab=pieces, extra_ids=0, model_max_length=max_length)

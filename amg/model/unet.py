@@ -1,17 +1,15 @@
-"""The avatar-conditioned UNet: ModelScope's UNet3D + wider conv_in + peft LoRA.
+"""AMG's adapters on a denoiser (ModelScope's UNet3D, Wan's transformer): a wider first conv + peft LoRA.
 
 The paper widens the UNet's first convolution from 4 to 8 input channels so that the
 VAE-encoded avatar video z_a, concatenated to the noisy latent z_t, reaches the network;
 the new weights start at zero, so the initial model *is* the base model. We keep that
 convolution as two parts, the frozen base conv on z_t and a zero-initialised bias-free
-conv on z_a, summed: the same function as one 8-channel conv, but the base weights stay
-untouched by training (no gradient, no weight decay on them).
+conv on z_a, summed: the same function as one wider conv, but the base weights stay
+untouched by training (no gradient, no weight decay on them). The same holds for Wan's
+`patch_embedding` (a Conv3d). Which layer and which LoRA targets: the backbone's.
 """
 
 from __future__ import annotations
-
-import hashlib
-import json
 
 import torch
 from diffusers import UNet3DConditionModel
@@ -28,56 +26,76 @@ class UNet3DWithPeft(UNet3DConditionModel, PeftAdapterMixin):
 
 
 class ConditionedConvIn(nn.Module):
-    """conv_in over [z_t, z_a] on the channel axis = base_conv(z_t) + condition_conv(z_a)."""
+    """The first conv over [z_t, z_a] on the channel axis = base_conv(z_t) + condition_conv(z_a).
 
-    def __init__(self, base: nn.Conv2d, condition_channels: int):
+    Given z_t alone (a stock diffusers pipeline driving the model), the condition is absent:
+    the base conv's output, exactly."""
+
+    def __init__(self, base: nn.Conv2d | nn.Conv3d, condition_channels: int):
         super().__init__()
         self.base = base
         self.base_channels = base.in_channels
-        self.condition = nn.Conv2d(condition_channels, base.out_channels, base.kernel_size, base.stride,
-                                   base.padding, bias=False, device=base.weight.device, dtype=base.weight.dtype)
+        self.condition = type(base)(condition_channels, base.out_channels, base.kernel_size, base.stride,
+                                    base.padding, bias=False, device=base.weight.device, dtype=base.weight.dtype)
         nn.init.zeros_(self.condition.weight)
 
     @property
     def in_channels(self) -> int:
         return self.base_channels + self.condition.in_channels
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B*F, C_base + C_cond, h, w)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B*F, C_base + C_cond, h, w) or (B, C, T, h, w)
+        if x.shape[1] == self.base_channels:
+            return self.base(x)
         return self.base(x[:, :self.base_channels]) + self.condition(x[:, self.base_channels:])
 
 
 def make_conditioned_unet(unet: UNet3DWithPeft, config: AdapterConfig) -> UNet3DWithPeft:
-    """Add AMG's adapters to a base UNet in place: zero-init condition conv + LoRA (B = 0).
+    """Add AMG's adapters to a base ModelScope UNet in place (see make_conditioned)."""
+    return make_conditioned(unet, config, "conv_in", config.target_pattern())
+
+
+def make_conditioned(denoiser: nn.Module, config: AdapterConfig, first_layer: str, lora_pattern: str) -> nn.Module:
+    """Add AMG's adapters to a base denoiser in place: zero-init condition conv on `first_layer`
+    + LoRA (B = 0) on the modules `lora_pattern` full-matches.
 
     Every base weight is frozen; only LoRA and the condition conv are trainable.
     """
-    if isinstance(unet.conv_in, ConditionedConvIn):
-        raise ValueError("this UNet already carries AMG adapters")
+    if isinstance(getattr(denoiser, first_layer), ConditionedConvIn):
+        raise ValueError("this model already carries AMG adapters")
     from peft import LoraConfig
 
-    unet.add_adapter(LoraConfig(r=config.rank, lora_alpha=config.alpha, target_modules=config.target_pattern(),
-                                init_lora_weights=True), adapter_name=ADAPTER_NAME)
-    unet.conv_in = ConditionedConvIn(unet.conv_in, config.condition_channels)
-    for name, p in unet.named_parameters():
+    denoiser.add_adapter(LoraConfig(r=config.rank, lora_alpha=config.alpha, target_modules=lora_pattern,
+                                    init_lora_weights=True), adapter_name=ADAPTER_NAME)
+    setattr(denoiser, first_layer, ConditionedConvIn(getattr(denoiser, first_layer), config.condition_channels))
+    for name, p in denoiser.named_parameters():
         p.requires_grad_(is_adapter_parameter(name))
-    return unet
+    return denoiser
 
 
 def is_adapter_parameter(name: str) -> bool:
     """True for the parameters AMG trains (LoRA matrices, condition conv)."""
-    return ".lora_" in name or name.startswith("conv_in.condition.")
+    return ".lora_" in name or name.split(".")[1:2] == ["condition"] and name.count(".") == 2
 
 
-def adapter_state_dict(unet: UNet3DWithPeft) -> dict[str, torch.Tensor]:
-    """LoRA weights (peft's naming, without the adapter name) and the condition conv."""
+def conditioned_layer_name(denoiser: nn.Module) -> str:
+    for name, module in denoiser.named_children():
+        if isinstance(module, ConditionedConvIn):
+            return name
+    raise ValueError("this model carries no AMG adapters")
+
+
+def adapter_state_dict(denoiser: nn.Module) -> dict[str, torch.Tensor]:
+    """LoRA weights (peft's naming, without the adapter name) and the condition conv
+    (`conv_in.condition.weight` on a UNet, `patch_embedding.condition.weight` on Wan)."""
     from peft import get_peft_model_state_dict
 
-    state = {f"lora.{k}": v for k, v in get_peft_model_state_dict(unet, adapter_name=ADAPTER_NAME).items()}
-    state["conv_in.condition.weight"] = unet.conv_in.condition.weight
+    state = {f"lora.{k}": v for k, v in get_peft_model_state_dict(denoiser, adapter_name=ADAPTER_NAME).items()}
+    layer = conditioned_layer_name(denoiser)
+    state[f"{layer}.condition.weight"] = getattr(denoiser, layer).condition.weight
     return {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in state.items()}
 
 
-def load_adapter_state_dict(unet: UNet3DWithPeft, state: dict[str, torch.Tensor]) -> None:
+def load_adapter_state_dict(unet: nn.Module, state: dict[str, torch.Tensor]) -> None:
     """Load what adapter_state_dict wrote; every expected tensor must be there, nothing else."""
     from peft import set_peft_model_state_dict
 
@@ -96,18 +114,13 @@ def load_adapter_state_dict(unet: UNet3DWithPeft, state: dict[str, torch.Tensor]
     result = set_peft_model_state_dict(unet, lora, adapter_name=ADAPTER_NAME)
     if getattr(result, "unexpected_keys", None):
         raise KeyError(f"LoRA tensors not used by the model: {result.unexpected_keys[:2]}")
+    layer = conditioned_layer_name(unet)
     with torch.no_grad():
-        unet.conv_in.condition.weight.copy_(state["conv_in.condition.weight"])
+        getattr(unet, layer).condition.weight.copy_(state[f"{layer}.condition.weight"])
 
 
 def architecture_hash(unet_config: dict, vae_config: dict) -> str:
-    """sha256 of the architecture-defining config entries of the UNet and the VAE.
+    """The ModelScope UNet's architecture hash (see amg.model.backbone.architecture_hash)."""
+    from amg.model.backbone import architecture_hash as family_hash
 
-    Adapters only fit the base they were trained on: the LoRA shapes follow the UNet, and
-    the condition conv reads the VAE's latent space.
-    """
-    def arch(cfg: dict) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in sorted(dict(cfg).items())
-                if not k.startswith("_")}
-    blob = json.dumps({"unet": arch(unet_config), "vae": arch(vae_config)}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return family_hash("modelscope", unet_config, vae_config)

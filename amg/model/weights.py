@@ -1,81 +1,87 @@
 """Base model weights: a hub id, a local diffusers folder, or seeded random weights.
 
-The base is ModelScopeT2V in diffusers' layout (model_index.json; unet/, vae/,
-text_encoder/, tokenizer/, scheduler/). Only safetensors are read (never pickles). With a
+Which family a name is, and where its weights are, is decided in amg.model.registry; the
+family's backbone knows its components. Only safetensors are read (never pickles). With a
 network, huggingface_hub downloads with its progress bars; without one, a clear message
-says how to fetch the weights. `tiny-random` and `modelscope-random` build the same
-architecture with seeded random weights: for tests, benchmarks and trying the flow.
+says how to fetch the weights. Random models (`tiny-random`, `wan-tiny-random`, ...) build
+the real architecture with seeded random weights: for tests, benchmarks and trying the flow.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from amg.errors import AmgError
 from amg.model import configs
-from amg.model.tokenizer import clip_tokenizer
-from amg.model.unet import UNet3DWithPeft
+from amg.model.registry import ModelRef, folder_family, resolve_model
 
 #: The files a generation needs; weights as safetensors only (no pickled .bin/.ckpt).
-_DOWNLOAD_PATTERNS = ["model_index.json", "*/config.json", "*/*_config.json", "tokenizer/*"]
-_SUBFOLDERS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
+_DOWNLOAD_PATTERNS = ["model_index.json", "*/config.json", "*/*_config.json", "tokenizer/*", "*/*.json"]
 
 
 @dataclass
 class BaseComponents:
-    """The frozen pieces of the base model, before AMG's adapters are added."""
+    """The frozen pieces of a base model, before AMG's adapters are added
+    (`unet` or `transformer`, `vae`, `text_encoder`, `tokenizer`, `scheduler`)."""
 
-    name: str  # hub id, folder, or random-model name
-    unet: UNet3DWithPeft
-    vae: "AutoencoderKL"  # noqa: F821
-    text_encoder: "CLIPTextModel"  # noqa: F821
-    tokenizer: "CLIPTokenizer"  # noqa: F821
-    scheduler: "DDIMScheduler"  # noqa: F821
-    random_weights: bool
+    name: str  # hub id, folder, or model name
+    family: str
+    parts: dict = field(default_factory=dict)
+    random_weights: bool = True
+
+    def __getattr__(self, key):
+        parts = self.__dict__.get("parts", {})
+        if key in parts:
+            return parts[key]
+        raise AttributeError(key)
+
+    def __setattr__(self, key, value):
+        if key in ("unet", "transformer", "vae", "text_encoder", "tokenizer", "scheduler"):
+            self.parts[key] = value
+        else:
+            super().__setattr__(key, value)
 
 
-def load_base(model: str, dtype: torch.dtype = torch.float32, variant: str | None = None,
-              seed: int = 0) -> BaseComponents:
-    """Base components from a random-model name, a local folder or a hub id."""
-    if not isinstance(model, str) or not model.strip():
-        raise AmgError("model: empty; give a hub id, a local folder or 'tiny-random'")
-    model = model.strip()
-    if model in configs.RANDOM_MODELS:
-        return random_base(model, dtype=dtype, seed=seed)
-    path = Path(model).expanduser()
-    looks_like_path = model.startswith((".", "/", "~")) or "\\" in model or model.count("/") > 1
-    if path.exists() or looks_like_path:
-        return _from_folder(path, model, dtype, variant)
-    if model.count("/") != 1:
-        raise AmgError(f"model '{model}': no such folder, and not a hub id of the form owner/name "
-                       f"(e.g. {configs.DEFAULT_MODEL}); use 'tiny-random' to try the flow without weights")
-    return _from_folder(download(model, variant), model, dtype, variant)
+def load_base(model: str | ModelRef, dtype: torch.dtype = torch.float32, variant: str | None = None,
+              seed: int = 0, family: str | None = None) -> BaseComponents:
+    """Base components from a model name, a local folder or a hub id (see amg.model.registry)."""
+    ref = model if isinstance(model, ModelRef) else resolve_model(model, family)
+    if ref.random is not None:
+        return random_base(ref.name, dtype=dtype, seed=seed)
+    if ref.is_folder:
+        return _from_folder(Path(ref.source).expanduser(), ref, dtype, variant)
+    return _from_folder(download(ref.source, variant), ref, dtype, variant)
 
 
 def random_base(name: str = configs.TINY_RANDOM, dtype: torch.dtype = torch.float32, seed: int = 0) -> BaseComponents:
-    """The ModelScope architecture (full or toy size) with seeded random weights."""
-    from diffusers import AutoencoderKL, DDIMScheduler
-    from transformers import CLIPTextConfig, CLIPTextModel
-
-    tiny = name == configs.TINY_RANDOM
-    unet_cfg = configs.TINY_UNET if tiny else configs.MODELSCOPE_UNET
-    vae_cfg = configs.TINY_VAE if tiny else configs.MODELSCOPE_VAE
-    text_cfg = configs.TINY_TEXT_ENCODER if tiny else configs.MODELSCOPE_TEXT_ENCODER
-    with torch.random.fork_rng(devices=[]):  # same weights for the same seed; caller's RNG untouched
-        torch.manual_seed(seed)
-        unet = UNet3DWithPeft(**unet_cfg)
-        vae = AutoencoderKL(**vae_cfg)
-        text_encoder = CLIPTextModel(CLIPTextConfig(**text_cfg))
+    """A random model's architecture (full or toy size) with seeded random weights."""
+    ref = resolve_model(name)
+    if ref.random is None:
+        raise AmgError(f"model '{name}' is not a random model")
+    parts = _random_parts(ref, seed)
     if dtype != torch.float32:  # built in fp32; cast only when asked (diffusers warns on a no-op cast)
-        unet, vae, text_encoder = unet.to(dtype), vae.to(dtype), text_encoder.to(dtype)
-    return BaseComponents(
-        name=name, unet=unet.eval(), vae=vae.eval(), text_encoder=text_encoder.eval(), tokenizer=clip_tokenizer(),
-        scheduler=DDIMScheduler(**configs.MODELSCOPE_SCHEDULER), random_weights=True,
-    )
+        for key, part in parts.items():
+            if isinstance(part, torch.nn.Module) and not (key == "vae" and ref.family != "modelscope"):
+                parts[key] = part.to(dtype)  # Wan's VAE stays fp32
+    for part in parts.values():
+        if isinstance(part, torch.nn.Module):
+            part.eval()
+    return BaseComponents(name=ref.name, family=ref.family, parts=parts, random_weights=True)
+
+
+def _random_parts(ref: ModelRef, seed: int) -> dict:
+    if ref.family == "wan2.1-vace":
+        from amg.model.vace import random_vace_components
+
+        return random_vace_components(ref.random, seed)
+    from amg.model.backbone import backbone_class
+
+    return backbone_class(ref.family).random_components(ref.random, seed)
 
 
 def download(repo_id: str, variant: str | None = None) -> Path:
@@ -83,7 +89,8 @@ def download(repo_id: str, variant: str | None = None) -> Path:
     from huggingface_hub import snapshot_download
 
     # Only the weights of one precision: fp16 files for the fp16 variant, full-precision ones otherwise.
-    allow = _DOWNLOAD_PATTERNS + [f"*/*.{variant}.safetensors" if variant else "*/*.safetensors"]
+    allow = _DOWNLOAD_PATTERNS + [f"*/*.{variant}.safetensors" if variant else "*/*.safetensors",
+                                  "*/*.safetensors.index.json", "*/*.model"]
     ignore = None if variant else ["*.fp16.safetensors"]
     try:
         return Path(snapshot_download(repo_id, allow_patterns=allow, ignore_patterns=ignore, local_files_only=True))
@@ -97,54 +104,50 @@ def download(repo_id: str, variant: str | None = None) -> Path:
             f"model '{repo_id}': cannot download from the Hugging Face Hub ({type(e).__name__}: {reason[:200]}). "
             f"On a machine with a network run `hf download {repo_id} --local-dir models/{repo_id.split('/')[-1]}` "
             f"(or `huggingface-cli download ...` with older huggingface_hub) and pass that folder as --model; "
-            f"`--model tiny-random` tries the whole flow without weights") from None
+            f"`--model tiny-random` (or wan-tiny-random, vace-tiny-random) tries the whole flow without weights"
+        ) from None
 
 
-def _from_folder(path: Path, name: str, dtype: torch.dtype, variant: str | None) -> BaseComponents:
-    from diffusers import AutoencoderKL, DDIMScheduler
-    from transformers import CLIPTextModel, CLIPTokenizer
-
+def _from_folder(path: Path, ref: ModelRef, dtype: torch.dtype, variant: str | None) -> BaseComponents:
     if not path.is_dir():
         raise AmgError(f"model folder {path}: not found")
-    missing = [s for s in _SUBFOLDERS if not (path / s).is_dir()]
-    if missing:
-        raise AmgError(f"model folder {path}: not a diffusers text-to-video model (missing {', '.join(m + '/' for m in missing)}; "
-                       f"expected the layout of {configs.DEFAULT_MODEL})")
-    part = "unet"
-    try:
-        unet = UNet3DWithPeft.from_pretrained(path, subfolder="unet", torch_dtype=dtype, variant=variant,
-                                              use_safetensors=True)
-        part = "vae"
-        vae = AutoencoderKL.from_pretrained(path, subfolder="vae", torch_dtype=dtype, variant=variant,
-                                            use_safetensors=True)
-        part = "text_encoder"
-        text_encoder = CLIPTextModel.from_pretrained(path, subfolder="text_encoder", dtype=dtype, variant=variant,
-                                                     use_safetensors=True)
-        part = "tokenizer"
-        tokenizer = CLIPTokenizer.from_pretrained(path, subfolder="tokenizer")
-        part = "scheduler"
-        # The paper samples with DDIM; the base's own noise schedule is kept.
-        scheduler = DDIMScheduler.from_pretrained(path, subfolder="scheduler")
-    except (OSError, ValueError, EnvironmentError, KeyError, RuntimeError) as e:
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise AmgError(f"model folder {path}: cannot load {part}/ ({reason[:300]}); "
-                       "weights must be safetensors in diffusers' layout") from None
-    return BaseComponents(name=name, unet=unet.eval(), vae=vae.eval(), text_encoder=text_encoder.eval(),
-                          tokenizer=tokenizer, scheduler=scheduler, random_weights=False)
+    if (path / "model_index.json").is_file():
+        found = folder_family(path)
+        if found != ref.family:
+            raise AmgError(f"model '{ref.name}': its model_index.json says {found}, but it was given as a "
+                           f"{ref.family} model; use it on the {found} route")
+    if ref.family == "wan2.1-vace":
+        from amg.model.vace import folder_vace_components
+
+        loaders = folder_vace_components(path, dtype, variant)
+    else:
+        from amg.model.backbone import backbone_class
+
+        loaders = backbone_class(ref.family).folder_components(path, dtype, variant)
+    parts = {}
+    for part, load in loaders.items():
+        try:
+            parts[part] = load()
+        except (OSError, ValueError, EnvironmentError, KeyError, RuntimeError, TypeError) as e:
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise AmgError(f"model folder {path}: cannot load {part}/ ({reason[:300]}); "
+                           "weights must be safetensors in diffusers' layout") from None
+    for part in parts.values():
+        if isinstance(part, torch.nn.Module):
+            part.eval()
+    return BaseComponents(name=ref.name, family=ref.family, parts=parts, random_weights=False)
 
 
 def save_base(components: BaseComponents, directory: str | os.PathLike) -> Path:
     """Write base components in diffusers' layout (what _from_folder reads), e.g. a tiny test model."""
-    import json
+    from amg.model.backbone import backbone_class
 
     directory = Path(directory)
-    components.unet.save_pretrained(directory / "unet")
-    components.vae.save_pretrained(directory / "vae")
-    components.text_encoder.save_pretrained(directory / "text_encoder")
-    components.tokenizer.save_pretrained(directory / "tokenizer")
-    components.scheduler.save_pretrained(directory / "scheduler")
-    index = {"_class_name": "TextToVideoSDPipeline", "scheduler": ["diffusers", "DDIMScheduler"],
-             "text_encoder": ["transformers", "CLIPTextModel"], "tokenizer": ["transformers", "CLIPTokenizer"],
-             "unet": ["diffusers", "UNet3DConditionModel"], "vae": ["diffusers", "AutoencoderKL"]}
+    for name, part in components.parts.items():
+        part.save_pretrained(directory / name)
+    if components.family == "wan2.1-vace":
+        from amg.model.vace import VACE_MODEL_INDEX as index
+    else:
+        index = backbone_class(components.family).model_index()
     (directory / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
     return directory

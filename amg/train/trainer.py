@@ -26,7 +26,7 @@ from typing import Callable
 
 import torch
 
-from amg.errors import AmgError
+from amg.errors import AmgError, Cancelled
 from amg.files import atomic_write_bytes, atomic_write_text
 from amg.model.configs import TrainingRecord
 from amg.train.dataset import TrainingData
@@ -35,7 +35,7 @@ STATE_FILE = "trainer_state.json"
 OPTIMIZER_FILE = "optimizer.safetensors"
 
 
-class TrainingCancelled(Exception):
+class TrainingCancelled(Cancelled):
     """Raised when `should_cancel` asked to stop; `checkpoint` is the newest one on disk, holding
     the last finished step (None: stopped before any step was ever checkpointed)."""
 
