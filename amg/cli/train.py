@@ -45,7 +45,10 @@ def register(sub) -> None:
                                    "with the same OUTPUT resumes; Ctrl-C saves a checkpoint and stops.")
     t.add_argument("dataset", help="dataset folder")
     t.add_argument("-o", "--output", required=True, help="adapters folder (for amg generate --adapters)")
-    t.add_argument("--model", default=DEFAULT_MODEL, help=f"base model (default {DEFAULT_MODEL})")
+    t.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"base model: modelscope (the paper's), wan2.1-t2v-1.3b, a hub id or folder of either "
+                        f"family, or a random test model (tiny-random, wan-tiny-random) (default {DEFAULT_MODEL}); "
+                        "Wan trains with its flow-matching target and needs 4k+1-frame clips")
     t.add_argument("--steps", type=int, default=1000)
     t.add_argument("--lr", type=float, default=1e-4, help="learning rate (default 1e-4)")
     t.add_argument("--batch-size", type=int, default=1)

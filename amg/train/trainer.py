@@ -2,8 +2,9 @@
 
 As in the paper: the base video model stays frozen; the avatar video's VAE latents are
 concatenated to the noisy video latents, and the LoRA matrices and the zero-initialised
-condition conv learn to follow them with the usual denoising loss (the scheduler's
-prediction type: noise for ModelScopeT2V). The avatar latents and the caption are each
+condition conv learn to follow them with the backbone's own objective (ModelScopeT2V: DDPM
+noise, epsilon target; Wan2.1: flow matching, target noise - x0 at timestep 1000 sigma).
+Clip latents and caption embeddings are computed once per run (UMT5-XXL is 5.7 B parameters). The avatar latents and the caption are each
 dropped now and then (zeros, empty text), so generation can guide on both separately.
 
 Every `checkpoint_every` steps a checkpoint is written under OUTPUT/checkpoints/step-N/:
@@ -111,6 +112,11 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
         raise AmgError("training needs unfused adapters: load the pipeline with fuse_adapters=False")
     if not dataset.clips:
         raise AmgError(f"{dataset.root}: the dataset has no clips; add some with `amg data prepare`")
+    try:  # the backbone's frame/size rule (Wan: 4k+1 frames, sides multiples of 16), before any slow work
+        pipe.backbone.rule.check(f"{dataset.root}: its clips", dataset.frames, dataset.height, dataset.width)
+    except AmgError as e:
+        raise AmgError(f"{e}; make a dataset of that size for this model (amg data prepare --frames N --size WxH)") \
+            from None
     output = Path(output)
     if output.exists() and not output.is_dir():
         raise AmgError(f"{output}: exists and is not a folder; training writes adapters into a folder")
@@ -138,7 +144,7 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
     if encoded is None:  # cancelled while encoding: nothing new to save
         raise TrainingCancelled(step, resume)
     cache, empty = encoded
-    unet = pipe.unet
+    unet = pipe.denoiser  # UNet3D or Wan transformer, with AMG adapters
     params = [p for p in unet.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
     if resume is not None:
@@ -187,11 +193,10 @@ def _train_step(pipe, unet, optimizer, schedule, accelerator, params, cache, emp
     z_a = torch.where(drop_a[:, None, None, None, None], torch.zeros_like(z_a), z_a)
     text = torch.where(drop_t[:, None, None], empty.expand_as(text), text)
     noise = torch.randn(z0.shape, generator=g)
-    t = torch.randint(pipe.scheduler.config.num_train_timesteps, (len(pick),), generator=g)
-    device, dtype = pipe.device, pipe.unet.dtype
-    z0, z_a, text, noise, t = z0.to(device), z_a.to(device), text.to(device), noise.to(device), t.to(device)
-    z_t = pipe.scheduler.add_noise(z0, noise, t)
-    target = noise if pipe.scheduler.config.prediction_type == "epsilon" else pipe.scheduler.get_velocity(z0, noise, t)
+    device, dtype = pipe.device, pipe.denoiser.dtype
+    z0, z_a, text, noise = z0.to(device), z_a.to(device), text.to(device), noise.to(device)
+    # the backbone's objective: DDPM noise + epsilon target (ModelScope), rectified flow + noise - x0 (Wan)
+    z_t, t, target = pipe.backbone.training_sample(z0, noise, g)
     with accelerator.autocast():
         pred = unet(torch.cat([z_t, z_a], dim=1).to(dtype), t, encoder_hidden_states=text.to(dtype),
                     return_dict=False)[0]
@@ -212,7 +217,7 @@ def _encode_dataset(pipe, dataset: TrainingData, report, cancel) -> tuple[list[d
     empty caption's embedding (for caption dropout). None when cancelled."""
     clips = []
     with torch.no_grad():
-        empty, _ = pipe.encode_prompt("", pipe.device, 1, False)
+        empty, _ = pipe.encode_prompt("", pipe.device, 1, False)  # (1, L, D): CLIP 77x1024, UMT5 512x4096
         for i, clip in enumerate(dataset.clips):
             if cancel():
                 return None
