@@ -130,8 +130,8 @@ WAN_TRANSFORMER = dict(
 )
 #: VACE-1.3B: the T2V transformer plus control blocks after every second layer.
 WAN_VACE_EXTRA = dict(vace_layers=tuple(range(0, 30, 2)), vace_in_channels=96)
-WAN_VAE = dict(base_dim=96, z_dim=16, dim_mult=(1, 2, 4, 4), num_res_blocks=2,
-               temperal_downsample=(False, True, True))
+WAN_VAE = dict(base_dim=96, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2,
+               temperal_downsample=[False, True, True])  # lists: the VAE concatenates them
 #: umt5-xxl's encoder (5.7 B parameters).
 WAN_TEXT_ENCODER = dict(vocab_size=256384, d_model=4096, d_kv=64, d_ff=10240, num_layers=24, num_heads=64,
                         relative_attention_num_buckets=32, feed_forward_proj="gated-gelu", dropout_rate=0.0)
@@ -145,8 +145,8 @@ TINY_WAN_TRANSFORMER = dict(
     rope_max_seq_len=32,
 )
 TINY_WAN_VACE_EXTRA = dict(vace_layers=(0, 2), vace_in_channels=96)  # with num_layers=3
-TINY_WAN_VAE = dict(base_dim=3, z_dim=16, dim_mult=(1, 1, 1, 1), num_res_blocks=1,
-                    temperal_downsample=(False, True, True))
+TINY_WAN_VAE = dict(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                    temperal_downsample=[False, True, True])  # lists: the VAE concatenates them
 TINY_WAN_TEXT_ENCODER = dict(WAN_TEXT_ENCODER, vocab_size=256, d_model=32, d_kv=8, d_ff=64, num_layers=2,
                              num_heads=4)
 TINY_WAN_MAX_SEQUENCE = 32

@@ -165,13 +165,13 @@ class WanBackbone(Backbone):
         mean, std = self._latent_stats(z.device, z.dtype)
         if on_chunk is not None:
             on_chunk(1, 1)
-        return (z - mean) / std
+        return (z - mean) * (1.0 / std)  # as diffusers' Wan pipelines normalise (bit for bit)
 
     def decode_latents(self, latents, on_chunk=None):
         pipe = self.pipe
         latents = latents.to(pipe.vae.device, pipe.vae.dtype)
         mean, std = self._latent_stats(latents.device, latents.dtype)
-        video = pipe.vae.decode(latents * std + mean, return_dict=False)[0]  # (1, 3, T, H, W) in [-1, 1]
+        video = pipe.vae.decode(latents / (1.0 / std) + mean, return_dict=False)[0]  # (1, 3, T, H, W), [-1, 1]
         if on_chunk is not None:
             on_chunk(1, 1)
         video = pipe.video_processor.postprocess_video(video, output_type="np")[0]
