@@ -1,53 +1,65 @@
-"""`amg generate SCENE.json -o out.mp4`: render the avatar condition video, then generate the video.
+"""`amg generate SCENE.json -o out.mp4 [--model ...]`: render the scene's condition, then generate the video.
 
-The input may also be a condition video file (avatars on black), with --prompt. Steps
-show with tqdm and time left; Ctrl-C stops cleanly (no output file is written until the
-video is complete, and then atomically).
+Routes by model (see amg.generate): the paper's AMG adapters on ModelScopeT2V (`modelscope`,
+the default), AMG adapters on Wan2.1 (`wan2.1-t2v-1.3b`), or Wan VACE control with no
+training (`wan2.1-vace-1.3b --control pose|depth|pose+depth`). Random test models:
+tiny-random, wan-tiny-random, vace-tiny-random. The input may also be a condition video file
+with --prompt. Steps show with tqdm and time left; Ctrl-C stops cleanly (no output file is
+written until the video is complete, and then atomically).
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".gif")
 
 
 def register(sub) -> None:
-    from amg.model.configs import DEFAULT_MODEL
+    from amg.generate import CONTROLS, ROUTE_NOTES
 
     p = sub.add_parser("generate", help="generate a video from a scene (or a condition video) and a prompt",
-                       description="Render the scene's avatar condition video and generate a video that follows "
-                                   "it and the prompt (AMG: ModelScopeT2V + avatar adapters, 20-step DDIM).")
-    p.add_argument("input", help="scene JSON file, or a condition video (avatars on black) with --prompt")
-    p.add_argument("-o", "--output", required=True, help="output .mp4")
+                       description="Render the scene's condition and generate a video that follows it and the "
+                                   "prompt. Routes: " + "; ".join(f"{k}: {v}" for k, v in ROUTE_NOTES.items()))
+    p.add_argument("input", help="scene JSON file, or a condition video (avatars on black / a control pass) with --prompt")
+    p.add_argument("-o", "--output", required=True, help="output .mp4 (OUTPUT_STEM.condition.mp4 and .json beside it)")
     p.add_argument("--prompt", help="text prompt (default: the scene's prompt)")
     p.add_argument("--negative", help="negative prompt (default: the scene's negative prompt)")
-    p.add_argument("--steps", type=int, default=20, help="DDIM steps (default 20, as in the paper)")
-    p.add_argument("--guidance", type=float, default=9.0, help="text guidance scale (default 9)")
+    p.add_argument("--model", default="modelscope",
+                   help="modelscope (default; the paper's), wan2.1-t2v-1.3b, wan2.1-t2v-14b, wan2.1-vace-1.3b, "
+                        "wan2.1-vace-14b, a hub id or local diffusers folder of those families, or a random test "
+                        "model: tiny-random, wan-tiny-random, vace-tiny-random")
+    p.add_argument("--adapters", help="folder of trained AMG adapters (modelscope and wan2.1 routes)")
+    p.add_argument("--control", choices=CONTROLS, default="pose+depth",
+                   help="VACE route: the control pass (default pose+depth: the skeleton drawn over the depth)")
+    p.add_argument("--control-strength", type=float, default=1.0, help="VACE route: conditioning scale (default 1)")
+    p.add_argument("--no-references", action="store_true",
+                   help="VACE route: no avatar reference images (identity/clothing)")
+    p.add_argument("--steps", type=int, help="sampling steps (default: 20 DDIM for modelscope, 50 for Wan)")
+    p.add_argument("--guidance", type=float, help="text guidance scale (default: 9 modelscope, 5 Wan)")
     p.add_argument("--avatar-guidance", type=float, default=None,
-                   help="avatar guidance scale: turns on dual guidance (text vs avatar); off by default")
+                   help="AMG routes: avatar guidance scale, turns on dual guidance (text vs avatar)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); the same seed gives the same video")
-    p.add_argument("--model", default=DEFAULT_MODEL,
-                   help=f"base model: hub id, local diffusers folder, or tiny-random (default {DEFAULT_MODEL})")
-    p.add_argument("--adapters", help="folder of trained AMG adapters (LoRA + conv_in)")
+    p.add_argument("--frames", type=int, help="frames (default: the scene's; Wan takes 4k+1, e.g. 81)")
+    p.add_argument("--width", type=int, help="width (default: the scene's; Wan: a multiple of 16, e.g. 832)")
+    p.add_argument("--height", type=int, help="height (default: the scene's; Wan: a multiple of 16, e.g. 480)")
+    p.add_argument("--fps", type=float, help="frame rate (default: the scene's; Wan: 16)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
-    p.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), help="default: fp16 on CUDA, fp32 on CPU")
-    p.add_argument("--low-memory", action="store_true", help="attention and VAE slicing (small GPUs; slower)")
+    p.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), help="default: fp16 (modelscope) / bf16 (Wan) on "
+                                                                      "CUDA, fp32 on CPU")
+    p.add_argument("--low-memory", action="store_true", help="attention/VAE slicing, Wan VAE tiling (slower)")
+    p.add_argument("--cpu-offload", action="store_true",
+                   help="CUDA: keep only the running model on the GPU (Wan 1.3B then fits ~8-10 GB)")
     p.add_argument("--resample-condition", action="store_true",
-                   help="fit a condition video of another size to a multiple of 8 instead of refusing it")
+                   help="fit a condition video of another size to the model's grid instead of refusing it")
     p.add_argument("--side-by-side", action="store_true",
                    help="also write OUTPUT_side_by_side.mp4: condition | result")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    import numpy as np
-    import torch
-
     from amg.errors import AmgError
-    from amg.model import check_settings, load_pipeline
-    from amg.render.video import write_mp4
+    from amg.generate import GenerateSettings, generate
     from amg.scene import Scene
 
     output = Path(args.output)
@@ -56,65 +68,32 @@ def run(args) -> int:
     source = Path(args.input)
     suffix = source.suffix.lower()
     if suffix == ".json":
-        scene = Scene.load(source)
-        prompt = args.prompt if args.prompt is not None else scene.prompt
-        negative = args.negative if args.negative is not None else scene.negative_prompt
-        if not (prompt or "").strip():
-            raise AmgError(f"{source}: the scene has no prompt; set \"prompt\" in it or pass --prompt")
-    elif suffix in VIDEO_SUFFIXES:
-        scene, prompt, negative = None, args.prompt, args.negative
-        if prompt is None:
-            raise AmgError(f"{source}: a condition video has no prompt of its own; pass --prompt")
-    else:
+        source = Scene.load(source)
+    elif suffix not in VIDEO_SUFFIXES:
         raise AmgError(f"input {args.input!r}: expected a scene .json or a condition video ({', '.join(VIDEO_SUFFIXES)})")
-    # Settings are checked before the slow work (model loading, rendering).
-    check_settings(prompt, negative, args.steps, args.guidance, args.avatar_guidance)
-
-    start = time.time()
-    print(f"loading model {args.model}" + (f" with adapters {args.adapters}" if args.adapters else ""))
-    pipe = load_pipeline(args.model, adapters=args.adapters, device=args.device, dtype=args.dtype,
-                         low_memory=args.low_memory)
-    status = pipe.weights_status
-    if not status.trained:
-        print(f"WARNING: {status.message}")
-
-    if scene is not None:
-        from amg.render import render_scene
-
-        print(f"rendering the condition video of {source}")
-        rendered = render_scene(scene, progress=lambda msg: print(f"  {msg}..."))
-        condition, fps = rendered.rgb, rendered.fps
-    else:
-        from amg.render.video import read_video
-
-        condition, fps = read_video(source)
-        fps = fps or 8.0
-
-    t, h, w = condition.shape[:3]
-    settings = {"prompt": prompt, "negative": negative or "", "steps": args.steps, "guidance": args.guidance,
-                "avatar guidance": "off" if args.avatar_guidance is None else args.avatar_guidance,
-                "seed": args.seed, "model": args.model, "adapters": args.adapters or "none (zero-initialised)",
-                "device": f"{pipe.device} {str(pipe.unet.dtype).removeprefix('torch.')}",
-                "video": f"{t} frames {w}x{h} at {fps:g} fps"}
-    print("settings:\n" + "\n".join(f"  {k}: {v}" for k, v in settings.items()))
-
+    elif args.prompt is None:
+        raise AmgError(f"{args.input}: a condition video has no prompt of its own; pass --prompt")
+    settings = GenerateSettings(
+        model=args.model, adapters=args.adapters, control=args.control, control_strength=args.control_strength,
+        references=not args.no_references, steps=args.steps, guidance=args.guidance,
+        avatar_guidance=args.avatar_guidance, seed=args.seed, prompt=args.prompt, negative_prompt=args.negative,
+        frames=args.frames, width=args.width, height=args.height, fps=args.fps,
+        resample_condition=args.resample_condition)
     with _TqdmProgress() as progress:
-        out = pipe(prompt=prompt, condition=condition, negative_prompt=negative or None,
-                   num_inference_steps=args.steps, guidance_scale=args.guidance,
-                   avatar_guidance_scale=args.avatar_guidance,
-                   generator=torch.Generator(device="cpu").manual_seed(args.seed),
-                   resample_condition=args.resample_condition, callback=progress)
-
-    metadata = {"title": prompt[:200], **status.metadata()}
-    write_mp4(out.frames, output, fps, metadata=metadata)
-    print(f"wrote {output}: {len(out.frames)} frames {out.frames.shape[2]}x{out.frames.shape[1]} "
-          f"({time.time() - start:.1f} s)")
-    if args.side_by_side:
-        side = output.with_name(f"{output.stem}_side_by_side.mp4")
-        write_mp4(np.concatenate([out.condition, out.frames], axis=2), side, fps, metadata=metadata)
-        print(f"wrote {side}: condition | result")
-    if not status.trained:
-        print(f"note: {'random' if status.random_base else 'untrained'} weights; the video is not a real generation")
+        result = generate(source, settings, output, progress=progress, log=print, side_by_side=args.side_by_side,
+                          load_options=dict(device=args.device, dtype=args.dtype, low_memory=args.low_memory,
+                                            cpu_offload=args.cpu_offload))
+    s = result.settings
+    print("settings:\n" + "\n".join(f"  {k}: {s.get(k)}" for k in (
+        "prompt", "model", "backbone", "adapters", "control", "steps", "guidance_scale", "seed", "device", "dtype")
+        if k in s))
+    print(f"wrote {result.video}: {result.frames} frames {result.width}x{result.height} at {result.fps:g} fps "
+          f"({result.seconds:.1f} s); condition {result.condition}")
+    if result.references:
+        print(f"wrote {result.references}: the avatar reference images")
+    if not result.weights.trained:
+        print(f"note: {'random' if result.weights.random_base else 'untrained'} weights; the video is not a real "
+              "generation")
     return 0
 
 
@@ -130,7 +109,7 @@ class _TqdmProgress:
         if p.stage != self.stage:
             self.close()
             self.stage = p.stage
-            self.bar = tqdm(total=p.total, desc=p.stage, unit="step" if p.stage == "denoising" else "chunk",
+            self.bar = tqdm(total=p.total, desc=p.stage, unit="step" if p.stage == "denoising" else "part",
                             dynamic_ncols=True)
         self.bar.n = p.step
         if p.seconds_left is not None:

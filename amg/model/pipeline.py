@@ -35,6 +35,7 @@ from diffusers.utils import BaseOutput
 from diffusers.video_processor import VideoProcessor
 
 from amg.errors import AmgError, Cancelled
+from amg.progress import Progress
 from amg.model import adapters as adapter_files
 from amg.model.backbone import Backbone, architecture_hash, backbone_class
 from amg.model.condition import load_condition
@@ -53,13 +54,8 @@ class GenerationCancelled(Cancelled):
     """Raised between steps when `should_cancel()` returns True or `pipe.interrupt` was set."""
 
 
-@dataclass
-class GenerationProgress:
-    stage: str  # "encoding condition", "denoising" or "decoding"
-    step: int  # units done in this stage
-    total: int  # units in this stage
-    elapsed_s: float  # since the call started
-    seconds_left: float | None  # estimate for the whole call (None until one unit was timed)
+#: What `callback` receives (stage, step, total, seconds_left, elapsed_s).
+GenerationProgress = Progress
 
 
 def hub_id_for(family: str) -> str:
@@ -468,13 +464,14 @@ class _Clock:
             left = None  # only decoding can be estimated before it starts (from the encoder's time)
             if stage == "decoding" and "encoding condition" in self.seconds_per_unit:
                 left = 2.0 * self.seconds_per_unit["encoding condition"] * total
-            self.callback(GenerationProgress(stage, 0, total, self.stage_began - self.start, left))
+            self.callback(Progress(stage, 0, total, seconds_left=left, elapsed_s=self.stage_began - self.start))
 
     def tick(self, stage: str, done: int, total: int) -> None:
         now = time.perf_counter()
         self.seconds_per_unit[stage] = (now - self.stage_began) / done
         if self.callback is not None:
-            self.callback(GenerationProgress(stage, done, total, now - self.start, self._left(stage, done, total)))
+            self.callback(Progress(stage, done, total, seconds_left=self._left(stage, done, total),
+                                   elapsed_s=now - self.start))
         self.check()
 
     def _left(self, stage: str, done: int, total: int) -> float | None:

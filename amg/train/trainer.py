@@ -28,6 +28,7 @@ from typing import Callable
 import torch
 
 from amg.errors import AmgError, Cancelled
+from amg.progress import Progress
 from amg.files import atomic_write_bytes, atomic_write_text
 from amg.model.configs import TrainingRecord
 from amg.train.dataset import TrainingData
@@ -73,13 +74,8 @@ class TrainConfig:
             raise AmgError(f"mixed precision must be no, fp16 or bf16, got {self.mixed_precision!r}")
 
 
-@dataclass
-class TrainProgress:
-    stage: str            # "encoding clips" | "training"
-    step: int
-    total: int
-    loss: float | None = None
-    seconds_left: float | None = None
+#: What `progress` receives (stage, step, total, seconds_left, loss): amg.progress.Progress.
+TrainProgress = Progress
 
 
 @dataclass
@@ -166,7 +162,8 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
                                           config, step))
                 step += 1
                 rate = (time.perf_counter() - began) / (step - first)
-                report(TrainProgress("training", step, config.steps, losses[-1], rate * (config.steps - step)))
+                report(TrainProgress("training", step, config.steps, loss=losses[-1],
+                                     seconds_left=rate * (config.steps - step)))
                 if step % config.checkpoint_every == 0 or step == config.steps:
                     _checkpoint(pipe, optimizer, output, step, losses, config, dataset)
         finally:
