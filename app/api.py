@@ -86,7 +86,9 @@ class ApiEndpoints:
                 scene.prompt = prompt.strip()
             settings = GenerateSettings(
                 model=(model or "").strip() or "tiny-random", adapters=(adapters or "").strip() or None,
-                steps=int(steps or 20), guidance=float(guidance if guidance is not None else 9.0),
+                # None: the route's default; 0 or less is refused with a message (never silently 20)
+                steps=None if steps is None else int(steps),
+                guidance=None if guidance is None else float(guidance),
                 avatar_guidance=float(avatar_guidance) if avatar_guidance else None,
                 seed=None if seed is None or int(seed) < 0 else int(seed),
                 negative_prompt=negative_prompt if (negative_prompt or "").strip() else None)

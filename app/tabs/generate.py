@@ -13,7 +13,13 @@ from app.context import Ctx, user_errors
 from app.generation import GenerateSettings, expected_status, run_generation
 from app.session import Session
 
-MODEL_CHOICES = ["tiny-random", "ali-vilab/text-to-video-ms-1.7b", "modelscope-random"]
+#: The three routes: label, the models offered (test model first), and what the route needs in words.
+ROUTES = {
+    "modelscope": ("AMG on ModelScopeT2V (the paper)", ["tiny-random", "modelscope", "modelscope-random"]),
+    "wan2.1": ("AMG on Wan2.1 T2V", ["wan-tiny-random", "wan2.1-t2v-1.3b", "wan2.1-t2v-14b"]),
+    "wan2.1-vace": ("Wan VACE control: no training", ["vace-tiny-random", "wan2.1-vace-1.3b", "wan2.1-vace-14b"]),
+}
+MODEL_CHOICES = [m for _, models in ROUTES.values() for m in models]
 HISTORY_COLUMNS = ["#", "finished", "prompt", "seed", "steps", "weights", "seconds"]
 POLL_S = 0.4
 
@@ -56,9 +62,23 @@ class GenerateTab:
                 self.prompt = gr.Textbox(label="Scene prompt (what the video model reads)", lines=2,
                                          elem_id="scene-prompt")
                 self.negative = gr.Textbox(label="Negative prompt", lines=1)
+                self.route = gr.Radio([(label, key) for key, (label, _) in ROUTES.items()], value="modelscope",
+                                      label="Route", elem_id="route")
+                self.route_note = gr.Markdown(self._route_note("modelscope"), elem_id="route-note")
                 with gr.Row():
-                    self.steps = gr.Slider(1, 100, value=20, step=1, label="steps (DDIM)")
+                    self.steps = gr.Slider(1, 100, value=20, step=1, label="steps (DDIM)", elem_id="steps")
                     self.guidance = gr.Slider(1.0, 20.0, value=9.0, step=0.5, label="text guidance")
+                with gr.Row(visible=False) as self.control_row:
+                    self.control = gr.Radio([("pose skeleton over depth", "pose+depth"), ("pose skeleton", "pose"),
+                                             ("depth", "depth")], value="pose+depth", label="control pass",
+                                            elem_id="control-pass")
+                    self.strength = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="control strength")
+                    self.references = gr.Checkbox(value=True, label="avatar reference images (identity, clothing)")
+                with gr.Row():
+                    self.frames = gr.Number(None, precision=0, label="frames (empty: the scene's, fitted)",
+                                            elem_id="gen-frames", minimum=1)
+                    self.width = gr.Number(None, precision=0, label="width (empty: the scene's)", minimum=16)
+                    self.height = gr.Number(None, precision=0, label="height (empty: the scene's)", minimum=16)
                 with gr.Row():
                     self.use_avatar_guidance = gr.Checkbox(label="separate avatar guidance", value=False)
                     self.avatar_guidance = gr.Slider(1.0, 10.0, value=1.5, step=0.1, label="avatar guidance")
@@ -66,8 +86,8 @@ class GenerateTab:
                     self.seed = gr.Number(value=0, precision=0, label="seed", minimum=0, maximum=2**31 - 1)
                     self.random_seed = gr.Checkbox(label="random seed", value=False)
                 with gr.Row():
-                    self.model = gr.Dropdown(MODEL_CHOICES, value="tiny-random", allow_custom_value=True,
-                                             label="model (hub id, local folder, or tiny-random)",
+                    self.model = gr.Dropdown(ROUTES["modelscope"][1], value="tiny-random", allow_custom_value=True,
+                                             label="model (a name, hub id or local folder of this route's family)",
                                              elem_id="model-choice", scale=2)
                     self.adapters = gr.Textbox(label="AMG adapters folder (optional)", scale=2, max_lines=1,
                                                elem_id="adapters-folder")
@@ -82,7 +102,8 @@ class GenerateTab:
                                            elem_id="result-video")
                     self.condition = gr.Video(label="Its avatar condition video", interactive=False, autoplay=True,
                                               loop=True, elem_id="condition-video")
-                self.files = gr.File(label="Downloads (MP4, condition MP4, scene JSON)", file_count="multiple",
+                self.files = gr.File(label="Downloads (MP4, condition MP4, scene JSON, result JSON)",
+                                     file_count="multiple",
                                      interactive=False, elem_id="result-files")
         with gr.Accordion("This session's results", open=True):
             self.history = gr.Dataframe(headers=HISTORY_COLUMNS, interactive=False, elem_id="history",
@@ -95,6 +116,16 @@ class GenerateTab:
 
     def values(self, s: Session) -> list:
         return [s.scene.prompt, s.scene.negative_prompt, banner_html(self._expected("tiny-random", ""))]
+
+    @staticmethod
+    def _route_note(route: str) -> str:
+        from amg.generate import ROUTE_NOTES
+        from amg.scene import SIZE_RULES
+
+        rule = SIZE_RULES[route]
+        return (f"**{ROUTES[route][0]}.** {ROUTE_NOTES[route]}. Frames: {rule.frames_rule()}; sides multiples of "
+                f"{rule.multiple}. The `*-random` models have random weights: they test the flow on a CPU in "
+                "seconds, the video is noise.")
 
     @staticmethod
     def _expected(model, adapters):
@@ -114,7 +145,8 @@ class GenerateTab:
             return gr.skip(), gr.skip(), gr.skip(), rows, gr.update(choices=picks), gr.skip()
         banner = (f"<div class='amg-banner' id='untrained-banner'>&#9888; {result['weights']}</div>"
                   if not result["trained"] else f"<div class='amg-ok'>{result['weights']}</div>")
-        return (result["video"], result["condition"], [result["video"], result["condition"], result["scene"]],
+        files = [result[k] for k in ("video", "condition", "scene", "references", "result") if result.get(k)]
+        return (result["video"], result["condition"], files,
                 rows, gr.update(choices=picks, value=picks[-1] if picks else None), banner)
 
     # ---- events ------------------------------------------------------------------------
@@ -160,20 +192,49 @@ class GenerateTab:
             return banner_html(self._expected((model or "").strip(), (adapters or "").strip()))
 
         self.model.change(show_banner, [self.model, self.adapters], [self.banner], show_progress="hidden")
+
+        @user_errors
+        def pick_route(route, adapters):
+            """Models, step/guidance defaults and the control controls of the chosen route."""
+            from amg.model.backbone import backbone_class
+
+            models = ROUTES[route][1]
+            vace = route == "wan2.1-vace"
+            steps, guidance = (50, 5.0) if vace else (backbone_class(route).default_steps,
+                                                      backbone_class(route).default_guidance)
+            sampler = "DDIM" if route == "modelscope" else "flow matching"
+            return (gr.update(choices=models, value=models[0]), self._route_note(route),
+                    gr.update(value=steps, label=f"steps ({sampler})"), gr.update(value=guidance),
+                    gr.update(visible=vace), gr.update(interactive=not vace),
+                    gr.update(interactive=not vace, value=False),
+                    banner_html(self._expected(models[0], "" if vace else adapters)))
+
+        self.route.change(pick_route, [self.route, self.adapters],
+                          [self.model, self.route_note, self.steps, self.guidance, self.control_row, self.adapters,
+                           self.use_avatar_guidance, self.banner], show_progress="hidden")
         self.adapters.blur(show_banner, [self.model, self.adapters], [self.banner], show_progress="hidden")
 
         @user_errors
-        def start(cid, prompt, negative, steps, guidance, use_ag, ag, seed, rand, model, adapters):
+        def start(cid, prompt, negative, steps, guidance, use_ag, ag, seed, rand, model, adapters, route, control,
+                  strength, references, frames, width, height):
             s = ctx.session(cid)
             current = ctx.jobs.get(s.job_id)
             if current is not None and current.active:
                 raise AmgError("a generation of this session is already running: wait for it or press Cancel")
             set_prompts(cid, prompt, negative)
-            model = (model or "").strip() or "tiny-random"
+            model = (model or "").strip() or ROUTES[route][1][0]
+            from amg.model import resolve_model
+
+            resolve_model(model, route)  # a model of another family on this route: say so before any work
+            vace = route == "wan2.1-vace"
             settings = GenerateSettings(
-                model=model, adapters=(adapters or "").strip() or None, steps=int(steps), guidance=float(guidance),
-                avatar_guidance=float(ag) if use_ag else None,
-                seed=None if rand else int(seed or 0), negative_prompt=(negative or "").strip())
+                model=model, adapters=None if vace else (adapters or "").strip() or None, steps=int(steps),
+                guidance=float(guidance), avatar_guidance=float(ag) if use_ag and not vace else None,
+                seed=None if rand else int(seed or 0), negative_prompt=(negative or "").strip(),
+                control=control, control_strength=float(strength), references=bool(references),
+                frames=int(frames) if frames else None, width=int(width) if width else None,
+                height=int(height) if height else None)
+            settings.check()
             scene = s.scene_for_engine()
             if not scene.prompt:
                 raise AmgError("scene prompt: empty; describe the video to generate")
@@ -192,7 +253,8 @@ class GenerateTab:
             return status_html("Cancelling: the job stops after the current step.", job.fraction)
 
         inputs = [client, self.prompt, self.negative, self.steps, self.guidance, self.use_avatar_guidance,
-                  self.avatar_guidance, self.seed, self.random_seed, self.model, self.adapters]
+                  self.avatar_guidance, self.seed, self.random_seed, self.model, self.adapters, self.route,
+                  self.control, self.strength, self.references, self.frames, self.width, self.height]
         self.go.click(start, inputs, [self.status], api_visibility="private").success(
             self.watch, [client], [self.status, *self.result_outputs()], show_progress_on=[self.result],
             concurrency_limit=None, api_visibility="private")
