@@ -333,6 +333,41 @@ def test_generate_tiny_random_plays_16_frames_with_untrained_banner(page):
     shot(page, "generate_result")
 
 
+@pytest.mark.parametrize("route, label", [("wan2.1", "AMG on Wan2.1 T2V"),
+                                          ("wan2.1-vace", "Wan VACE control: no training")])
+def test_generate_each_route_with_its_tiny_model(page, route, label):
+    """The Wan routes from the Generate tab: the route picks its model and defaults, the video plays
+    (17 frames: 4k+1), the banner says the weights are random; VACE shows its control controls."""
+    tab(page, "Generate")
+    page.get_by_label(label).check()
+    tiny = "wan-tiny-random" if route == "wan2.1" else "vace-tiny-random"
+    page.wait_for_function("(m) => document.querySelector('#model-choice input').value === m", arg=tiny)
+    assert page.locator("#control-pass").is_visible() == (route == "wan2.1-vace")
+    assert "random" in page.inner_text("#untrained-banner")
+    steps = page.locator("input[aria-label='number input for steps (flow matching)']")
+    steps.fill("2")
+    steps.press("Enter")
+    for elem, value in (("gen-width", "64"), ("gen-height", "64")):
+        page.fill(f"#{elem} input", value)
+    if route == "wan2.1-vace":
+        page.get_by_label("pose skeleton", exact=True).check()
+    page.wait_for_timeout(300)
+    before = video_src(page, "#result-video video")
+    page.click("#generate")
+    wait_new_video(page, "#result-video video", before, timeout=240_000)
+    page.wait_for_function("() => document.querySelector('#result-video video').readyState >= 2", timeout=60_000)
+    state = page.evaluate(VIDEO_STATE_JS, "#result-video video")
+    assert state["error"] is None and (state["width"], state["height"]) == (64, 64)
+    assert abs(state["duration"] - 17 / 8.0) < 0.2, state  # the scene's 16 frames -> 17 on Wan
+    assert "UNTRAINED" in page.inner_text("#untrained-banner")
+    assert "17 frames" in page.inner_text("#job-status")
+    shot(page, f"generate_{route}")
+    page.get_by_label("AMG on ModelScopeT2V (the paper)").check()  # back to the default for later tests
+    page.wait_for_function("() => document.querySelector('#model-choice input').value === 'tiny-random'")
+    for elem in ("gen-width", "gen-height"):
+        page.fill(f"#{elem} input", "0")
+
+
 def test_evaluate_the_latest_result(page):
     tab(page, "Advanced")
     page.get_by_role("button", name="Use this session's latest result").click()

@@ -75,10 +75,12 @@ class GenerateTab:
                     self.strength = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="control strength")
                     self.references = gr.Checkbox(value=True, label="avatar reference images (identity, clothing)")
                 with gr.Row():
-                    self.frames = gr.Number(None, precision=0, label="frames (empty: the scene's, fitted)",
-                                            elem_id="gen-frames", minimum=1)
-                    self.width = gr.Number(None, precision=0, label="width (empty: the scene's)", minimum=16)
-                    self.height = gr.Number(None, precision=0, label="height (empty: the scene's)", minimum=16)
+                    self.frames = gr.Number(None, precision=0, label="frames (0: the scene's, fitted to the model)",
+                                            elem_id="gen-frames")
+                    self.width = gr.Number(None, precision=0, label="width (0: the scene's)",
+                                           elem_id="gen-width")
+                    self.height = gr.Number(None, precision=0, label="height (0: the scene's)",
+                                            elem_id="gen-height")
                 with gr.Row():
                     self.use_avatar_guidance = gr.Checkbox(label="separate avatar guidance", value=False)
                     self.avatar_guidance = gr.Slider(1.0, 10.0, value=1.5, step=0.1, label="avatar guidance")
@@ -123,7 +125,7 @@ class GenerateTab:
         from amg.scene import SIZE_RULES
 
         rule = SIZE_RULES[route]
-        return (f"**{ROUTES[route][0]}.** {ROUTE_NOTES[route]}. Frames: {rule.frames_rule()}; sides multiples of "
+        return (f"{ROUTE_NOTES[route]}. Frames: {rule.frames_rule()}; sides multiples of "
                 f"{rule.multiple}. The `*-random` models have random weights: they test the flow on a CPU in "
                 "seconds, the video is noise.")
 
