@@ -12,6 +12,7 @@ from amg.errors import AmgError
 from amg.model import AdapterConfig, TrainingRecord, load_pipeline, register_model, resolve_model
 from amg.model.unet import is_adapter_parameter, make_conditioned
 from amg.model.weights import random_base, save_base
+from tests.test_model import perturb_adapters as perturb
 
 T, H, W = 5, 64, 64  # 4k+1 frames; 8x8 latents, 4x4 patches
 
@@ -27,14 +28,6 @@ def control_video(seed=0, t=T, h=H, w=W) -> np.ndarray:
 def generate(pipe, cond, seed=0, **kw):
     kw.setdefault("num_inference_steps", 2)
     return pipe("two people dance on a beach", cond, generator=torch.Generator().manual_seed(seed), **kw)
-
-
-def perturb(denoiser, seed=1, scale=0.3):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in denoiser.named_parameters():
-            if is_adapter_parameter(name):
-                p.copy_(torch.randn(p.shape, generator=g) * scale)
 
 
 @pytest.fixture(scope="module")
