@@ -63,10 +63,10 @@ class RotationTracker:
     def _relative(self, prev: np.ndarray, prev_mask: np.ndarray, gray: np.ndarray) -> np.ndarray | None:
         import cv2
 
-        p0 = cv2.goodFeaturesToTrack(prev, maxCorners=250, qualityLevel=0.01, minDistance=7, mask=prev_mask)
+        p0 = cv2.goodFeaturesToTrack(prev, maxCorners=150, qualityLevel=0.01, minDistance=8, mask=prev_mask)
         if p0 is None or len(p0) < self.min_points:
             return None
-        lk = dict(winSize=(21, 21), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01))
+        lk = dict(winSize=(15, 15), maxLevel=2, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01))
         p1, ok, _ = cv2.calcOpticalFlowPyrLK(prev, gray, p0, None, **lk)
         back, ok_b, _ = cv2.calcOpticalFlowPyrLK(gray, prev, p1, None, **lk)
         good = (ok.ravel() == 1) & (ok_b.ravel() == 1) & (np.linalg.norm((back - p0).reshape(-1, 2), axis=1) < 0.5)
