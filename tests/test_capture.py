@@ -299,3 +299,19 @@ def test_cli_from_video_writes_motion_camera_and_overlay(video, pose_model, tmp_
                  "-o", str(tmp_path / "ns.json")]) == 0
     assert main(["motion", "from-video", str(video), "-o", str(out), "--start", "9"]) == 2
     assert "past the end" in capsys.readouterr().err
+
+
+def test_pose_model_build_refuses_a_wrong_wheel(tmp_path):
+    import zipfile
+
+    from amg.capture.models import build_pose_task
+
+    wheel = tmp_path / "mediapipe-1.2.3-cp311-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr("mediapipe/__init__.py", "")
+    with pytest.raises(AmgError, match="pose_detection.tflite.*0.10.21"):
+        build_pose_task(wheel, tmp_path / "out")
+    (tmp_path / "junk.whl").write_bytes(b"junk")
+    with pytest.raises(AmgError, match="junk.whl: not a readable wheel"):
+        build_pose_task(tmp_path / "junk.whl", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
