@@ -20,13 +20,16 @@ class RotationTracker:
     """Feed sampled frames in order (`update`); `rotations` then holds, per frame, R_t (3, 3)
     taking frame-0 camera coordinates to frame-t camera coordinates (OpenCV axes)."""
 
-    def __init__(self, K: np.ndarray, width: int, height: int, min_points: int = 30):
+    def __init__(self, K: np.ndarray, width: int, height: int, min_points: int = 30, min_share: float = 0.6,
+                 min_spread: float = 0.12):
         s = TRACK_SIDE / max(width, height)
         self.size = (max(16, round(width * s)), max(16, round(height * s)))
         self.scale = self.size[0] / width
         self.K = np.diag([self.scale, self.scale, 1.0]) @ K
         self.K_inv = np.linalg.inv(self.K)
         self.min_points = min_points
+        self.min_share = min_share
+        self.min_spread = min_spread  # std of the inliers' positions, as a share of the frame (uniform: 0.29)
         self.rotations: list[np.ndarray] = []
         self.unmeasured = 0           # frames where the background could not be tracked
         self._prev: tuple[np.ndarray, np.ndarray] | None = None
@@ -73,7 +76,13 @@ class RotationTracker:
         if good.sum() < self.min_points:
             return None
         H, inliers = cv2.findHomography(p0[good], p1[good], cv2.RANSAC, 1.0)
-        if H is None or inliers.sum() < self.min_points:
+        # the camera's motion is what most of the background agrees on: when no clear
+        # majority moves as one (a crowd, a passing bus), the frame is left unmeasured
+        if H is None or inliers.sum() < max(self.min_points, self.min_share * good.sum()):
+            return None
+        # ... and it must be seen across the picture, not in one band (a moving object's edge)
+        pts = p1[good][inliers.ravel() == 1].reshape(-1, 2) / np.array(self.size, float)
+        if np.any(pts.std(0) < self.min_spread):
             return None
         R = self.K_inv @ H @ self.K
         R /= np.cbrt(np.linalg.det(R))

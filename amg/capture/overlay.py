@@ -16,11 +16,6 @@ import numpy as np
 
 from amg.errors import AmgError
 
-#: one colour per person label (RGB), matching the avatar order
-LABEL_COLOURS = [(255, 80, 80), (80, 160, 255), (90, 220, 120), (255, 200, 60), (200, 110, 255),
-                 (255, 140, 200), (80, 230, 230), (240, 240, 240)]
-
-
 def render_size(width: int, height: int, max_side: int = 512) -> tuple[int, int]:
     """The render size nearest the video's aspect with sides multiples of 8, at most `max_side`."""
     s = max_side / max(width, height)
@@ -61,19 +56,23 @@ def overlay_frames(result, video: str | os.PathLike, max_side: int = 512, alpha:
         rendered = render_scene(scene, progress=progress)
     frames, _ = read_video(video, times=result.times, max_side=max(w, h) * 2)
     frames = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames])
-    mask = rendered.masks.any(1)[..., None]                      # (T, H, W, 1)
+    # a person is drawn only where they were seen or filled in (not where their pose is held)
+    shown = rendered.masks & ~result.lost.T[:, :, None, None]    # (T, P, H, W)
+    mask = shown.any(1)[..., None]                               # (T, H, W, 1)
     out = np.where(mask, (1 - alpha) * frames + alpha * rendered.rgb, frames).astype(np.uint8)
     if labels:
         sx, sy = w / result.width, h / result.height
+        scale = 0.04 * h / 12
         for p in range(result.num_people):
-            colour = LABEL_COLOURS[p % len(LABEL_COLOURS)]
             for i in range(len(out)):
                 kp = result.keypoints[p, i]
                 if not np.isfinite(kp[0, 0]):
                     continue
                 x, y = int(kp[0, 0] * sx), int(max(kp[0, 1] * sy - 0.06 * h, 12))
-                cv2.putText(out[i], str(p + 1), (x - 6, y), cv2.FONT_HERSHEY_SIMPLEX, 0.04 * h / 12, colour, 2,
-                            cv2.LINE_AA)
+                # white on a dark outline: readable over any footage
+                for colour, width in (((0, 0, 0), 5), ((255, 255, 255), 2)):
+                    cv2.putText(out[i], str(p + 1), (x - 6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, width,
+                                cv2.LINE_AA)
     return out, rendered.rgb
 
 
