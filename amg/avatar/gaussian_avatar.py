@@ -132,7 +132,7 @@ def _triangle_frames(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def surface_gaussians(vertices, faces, colors, count: int, seed: int = 0, thickness: float = 0.1,
-                      spread: float = 0.4):
+                      spread: float = 0.45, jitter: float = 0.5):
     """Flat gaussians covering a mesh (canonical pose): (Gaussians, face (N,), barycentric (N, 3)).
 
     Area-weighted samples; each is a disc in its triangle's plane, sized so neighbours overlap
@@ -146,7 +146,8 @@ def surface_gaussians(vertices, faces, colors, count: int, seed: int = 0, thickn
     face = np.searchsorted(np.cumsum(area) / area.sum() * count, np.arange(count) + rng.random(), side="right")
     face = np.minimum(face, len(faces) - 1)
     r1, r2 = np.sqrt(rng.random(count)), rng.random(count)
-    bary = np.stack([1 - r1, r1 * (1 - r2), r1 * r2], 1)
+    # near the triangle's centre: samples follow the mesh's own even tessellation (fewer gaps)
+    bary = (1 - jitter) / 3 + jitter * np.stack([1 - r1, r1 * (1 - r2), r1 * r2], 1)
     means = np.einsum("nk,nkd->nd", bary, tri[face])
     frames = _triangle_frames(vertices, faces)[face]
     sigma = spread * np.sqrt(area.sum() / count)
@@ -199,7 +200,8 @@ class GaussianAvatar:
         parts = [body_g]
         if n_skirt:
             colour = np.tile(np.asarray(app.bottom, np.float32), (len(sv), 1))
-            skirt_g, sface, sbary = surface_gaussians(sv, sf, colour, n_skirt, seed + 1)
+            # the skirt's long triangles leave gaps between random samples: wider discs close them
+            skirt_g, sface, sbary = surface_gaussians(sv, sf, colour, n_skirt, seed + 1, spread=0.8, jitter=1.0)
             parts.append(skirt_g)
             skirt = {"index": np.arange(count - n_skirt, count), "face": sface, "bary": sbary, "hem": app.hem,
                      "waist_radius": avatar.waist_radius, "rest_frames": _triangle_frames(sv, sf)[sface]}
