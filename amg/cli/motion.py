@@ -229,17 +229,20 @@ def run_from_video(args) -> int:
     if not str(out).lower().endswith(".npz"):
         raise AmgError(f"{out}: the motion is written as .npz")
     config = CaptureConfig(people=args.people, start=args.start, end=args.end, fps=args.fps, focal_mm=args.focal_mm)
-    bar = tqdm(total=100, unit="%", desc="capturing", leave=False)
+    bars = []  # made at the first report, so a refused input prints only its message
 
     def progress(msg: str, frac: float) -> None:
-        bar.set_postfix_str(msg)
-        bar.n = int(frac * 100)
-        bar.refresh()
+        if not bars:
+            bars.append(tqdm(total=100, unit="%", desc="capturing", leave=False))
+        bars[0].set_postfix_str(msg)
+        bars[0].n = int(frac * 100)
+        bars[0].refresh()
 
     try:
         result = motion_from_video(args.video, config, progress=progress)
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     result.save(out, camera=args.camera_out)
     people = result.num_people
     print(f"{out}: {people} {'person' if people == 1 else 'people'}, {len(result.times)} frames at "
