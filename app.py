@@ -9,6 +9,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 
@@ -21,6 +22,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--workdir", type=Path, help="folder for session files (default: <tmp>/amg-studio)")
     p.add_argument("--max-jobs", type=int, default=1, help="generations running at once (default 1)")
     p.add_argument("--device", default=None, help="generation device: cpu, cuda, cuda:1 (default: CUDA when present)")
+    p.add_argument("--model", action="append", metavar="ID",
+                   help="a base model API callers may choose (repeat for several; default: the random test "
+                        "models and ali-vilab/text-to-video-ms-1.7b)")
+    p.add_argument("--adapters", action="append", default=[], metavar="NAME=DIR",
+                   help="an adapter folder API callers may choose by NAME (repeat for several)")
     return p.parse_args(argv)
 
 
@@ -32,7 +38,9 @@ def main(argv=None) -> int:
         if not sep or not user or not password:
             print("python app.py: error: --auth must look like USER:PASS", file=sys.stderr)
             return 2
-        auth = (user, password)
+        from app.access import RateLimitedAuth
+
+        auth = RateLimitedAuth(user, password)  # a few wrong passwords a minute, then none
     from amg.body.anny_model import ensure_compact_data
     from app.context import AppConfig
     from app.ui import build_app, launch_kwargs
@@ -42,11 +50,33 @@ def main(argv=None) -> int:
     ensure_compact_data()
 
     config = AppConfig(root=args.workdir, max_jobs=args.max_jobs, device=args.device)
+    if args.model:
+        config.models = tuple(args.model)
+    for item in args.adapters:
+        name, sep, folder = item.partition("=")
+        if not sep or not name.strip() or not Path(folder).is_dir():
+            print(f"python app.py: error: --adapters {item!r}: must be NAME=DIR with an existing folder",
+                  file=sys.stderr)
+            return 2
+        config.adapters[name.strip()] = Path(folder).resolve()
+    if args.workdir and not _movable(args.workdir):
+        print(f"python app.py: error: --workdir {args.workdir}: must lie under the system temp folder "
+              f"({tempfile.gettempdir()}) or the current folder, where Gradio takes results from "
+              "(set TMPDIR to move the temp folder)", file=sys.stderr)
+        return 2
     demo = build_app(config)
     demo.queue(default_concurrency_limit=4, max_size=64)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
-                allowed_paths=[str(demo.ctx.store.root)], **launch_kwargs())
+    # No allowed_paths: Gradio copies what a handler returns into its cache under a hash of the
+    # file's content, and serves only that cache and uploads; the work folder (every session's
+    # uploads, scenes, results) is never served by its path.
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth, **launch_kwargs())
     return 0
+
+
+def _movable(folder: Path) -> bool:
+    """Whether Gradio may copy files from `folder` into its cache (without serving `folder`)."""
+    folder = folder.expanduser().resolve()
+    return any(folder.is_relative_to(Path(p).resolve()) for p in (tempfile.gettempdir(), os.getcwd()))
 
 
 if __name__ == "__main__":

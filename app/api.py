@@ -23,6 +23,17 @@ from app.preview import render_preview
 from app.session import confine_file_refs
 
 
+def offered_models(config) -> tuple[str, ...]:
+    """The models API callers may pick: the operator's list, else every registered model name."""
+    if config.models:
+        return tuple(config.models)
+    if not engine.has("model"):
+        return ("tiny-random",)
+    from amg.model import registered_models
+
+    return tuple(registered_models())
+
+
 class ApiEndpoints:
     def __init__(self, ctx: Ctx):
         self.ctx = ctx
@@ -34,6 +45,19 @@ class ApiEndpoints:
         confine_file_refs(scene, self.root, "scene_json", "a file uploaded through /import_motion (use the 'source' it returned)")
         scene._base_dir = self.root
         return scene
+
+    def _weights(self, model, adapters) -> tuple[str, str | None]:
+        """The caller's choice among the models and adapter folders the operator offers (by name:
+        a caller never names a server path or a hub id of its own, so nothing else is probed)."""
+        offered, folders = offered_models(self.ctx.config), self.ctx.config.adapters
+        model = (model or "").strip() or offered[0]
+        if model not in offered:
+            raise AmgError(f"model {model[:80]!r} is not offered here; choose one of: {', '.join(offered)}")
+        name = (adapters or "").strip()
+        if name and name not in folders:
+            choice = ", ".join(sorted(folders)) or "none are offered (the operator adds them with --adapters NAME=DIR)"
+            raise AmgError(f"adapters {name[:80]!r} are not offered here; choose one of: {choice}")
+        return model, (str(folders[name]) if name else None)
 
     def build(self) -> None:
         ctx = self.ctx
@@ -49,8 +73,8 @@ class ApiEndpoints:
             guidance_in = gr.Number(label="guidance", value=9.0)
             avatar_in = gr.Number(label="avatar_guidance", value=0.0)
             seed_in = gr.Number(label="seed", value=-1, precision=0)
-            model_in = gr.Textbox(label="model", value="tiny-random")
-            adapters_in = gr.Textbox(label="adapters")
+            model_in = gr.Textbox(label="model", value=offered_models(ctx.config)[0])
+            adapters_in = gr.Textbox(label="adapters")  # a name the operator offers, or empty
             gen_video = gr.Video(label="generated")
             gen_condition = gr.Video(label="condition")
             gen_scene = gr.File(label="scene")
@@ -84,8 +108,9 @@ class ApiEndpoints:
             scene = self._scene(scene_json)
             if (prompt or "").strip():
                 scene.prompt = prompt.strip()
+            model, adapter_dir = self._weights(model, adapters)
             settings = GenerateSettings(
-                model=(model or "").strip() or "tiny-random", adapters=(adapters or "").strip() or None,
+                model=model, adapters=adapter_dir,
                 # None: the route's default; 0 or less is refused with a message (never silently 20)
                 steps=None if steps is None else int(steps),
                 guidance=None if guidance is None else float(guidance),
@@ -106,7 +131,10 @@ class ApiEndpoints:
             if job.status != "done":
                 raise AmgError(job.error or f"generation {job.status}")
             r = job.result
-            return r["video"], r["condition"], r["scene"], r
+            # files go back as files (Gradio's cache, under hashed names); no server path in the JSON
+            info = {k: (Path(v).name if isinstance(v, str) and Path(v).is_absolute() else v) for k, v in r.items()}
+            info["model"], info["adapters"] = model, (adapters or "").strip() or None
+            return r["video"], r["condition"], r["scene"], info
 
         @user_errors
         def api_import_motion(motion_file):

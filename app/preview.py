@@ -14,6 +14,12 @@ from amg.scene import Scene
 from app import engine
 from app.sketch import draw_top_down
 
+#: Most pixels x frames one preview renders: its frame buffers (colour, depth, ids and a mask per
+#: person, ~20 bytes a pixel-frame with 8 people) stay near 300 MB whatever the scene asks for.
+#: A larger scene is previewed at a smaller size (its aspect and every frame kept); the full size
+#: is what `amg render` and Generate use.
+PREVIEW_PIXEL_FRAMES = 256 * 256 * 240
+
 #: Sketch colours per person (the avatar's own colours would need the avatar built first).
 PERSON_COLOURS = ["#2f6fd0", "#d04a3a", "#2f9a5a", "#c79a1e", "#8a4fc0", "#1a9aa0", "#b0507a", "#707070"]
 
@@ -33,11 +39,24 @@ class Preview:
     first_frame: np.ndarray  # (H, W, 3) uint8
 
 
+def preview_size(width: int, height: int, frames: int) -> tuple[int, int]:
+    """The size a preview of `frames` frames renders at: the scene's, or smaller (multiples of 8,
+    same aspect) so that width x height x frames <= PREVIEW_PIXEL_FRAMES."""
+    scale = min(1.0, (PREVIEW_PIXEL_FRAMES / (width * height * frames)) ** 0.5)
+    return (max(16, int(width * scale) // 8 * 8), max(16, int(height * scale) // 8 * 8))
+
+
 def render_preview(scene: Scene, video_path: Path) -> Preview:
-    """Render `scene` to an MP4 at `video_path` and sketch it from above."""
+    """Render `scene` to an MP4 at `video_path` (within the preview budget) and sketch it from above."""
     from amg.render.video import write_mp4
 
     started = time.perf_counter()
+    r = scene.render
+    width, height = preview_size(r.width, r.height, r.frames)
+    if (width, height) != (r.width, r.height):
+        base = scene._base_dir  # (relative motion and camera files resolve as before)
+        scene = scene.model_copy(deep=True, update={"render": r.model_copy(update={"width": width, "height": height})})
+        scene._base_dir = base
     result = render_scene(scene)
     write_mp4(result.rgb, video_path, result.fps)
     sketch = sketch_of(scene, result.joints, result.cameras)

@@ -141,8 +141,12 @@ def confine_file_refs(scene: Scene, root: Path, source: str, hint: str) -> None:
         for where, ref in refs:
             if where.endswith("motion.source") and not any(c in ref for c in "/\\.:"):
                 continue  # a preset name: the engine looks it up in its library
-            if not scene.resolve_path(ref).resolve().is_relative_to(root.resolve()):
-                raise AmgError(f"{source} {where}: {ref!r} is neither a preset nor {hint}")
+            try:
+                inside = scene.resolve_path(ref).resolve().is_relative_to(root.resolve())
+            except (ValueError, OSError):  # a NUL byte, a name too long: no file of ours
+                inside = False
+            if not inside:
+                raise AmgError(f"{source} {where}: {ref[:80]!r} is neither a preset nor {hint}")
     finally:
         scene._base_dir = base
 

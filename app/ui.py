@@ -48,6 +48,7 @@ def example_scenes(folder: Path) -> dict[str, Path]:
 def build_app(config: AppConfig | None = None) -> gr.Blocks:
     config = config or AppConfig()
     ctx = Ctx(config)
+    ctx.start_sweeping()  # API results, uploads and job folders nobody holds are deleted
     examples = example_scenes(config.scenes_dir)
     first = next((k for k, f in examples.items() if f.stem == FIRST_EXAMPLE), next(iter(examples), None))
 

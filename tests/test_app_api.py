@@ -72,6 +72,7 @@ def test_generate_tiny_random_returns_files(client):
     assert json.loads(Path(scene_file).read_text())["prompt"] == "two people talking in a park"
     assert result["seed"] == 7 and result["trained"] is False
     assert "UNTRAINED" in result["weights"]
+    assert not [v for v in result.values() if isinstance(v, str) and v.startswith("/")]  # no server paths
 
 
 def test_import_motion_then_use_it_in_a_scene(client):
@@ -93,3 +94,53 @@ def test_import_motion_explains_a_bad_file(client, tmp_path):
     bad.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(Exception, match="broken.npz"):
         client.predict(gradio_client.handle_file(str(bad)), api_name="/import_motion")
+
+
+def _fetch(app, path) -> int:
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    url = f"{app.url}gradio_api/file={urllib.parse.quote(str(path))}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_one_session_cannot_fetch_another_sessions_files(app, client):
+    """Issue 16: the work folder (every session's uploads, scenes, results) is not served by path."""
+    root = app.workdir / "sessions"
+    secret = root / "sessions" / ("a" * 32) / "uploads" / "secret.npz"
+    secret.parent.mkdir(parents=True, exist_ok=True)
+    secret.write_bytes(b"another user's upload")
+    client.predict(scene_json(frames=4, width=64, height=64), api_name="/render_preview")
+    previews = sorted((root / "api" / "previews").glob("*/preview.mp4"))
+    assert previews, "the API preview is written under the work folder"
+    for path in (secret, previews[-1], root / "sessions"):
+        assert _fetch(app, path) == 403, path
+    # what a caller gets back lives in Gradio's cache, under a hash of its content
+    video, _, _ = client.predict(scene_json(frames=4, width=64, height=64), api_name="/render_preview")
+    assert str(root) not in str(video)
+
+
+def test_generate_offers_only_the_operators_models_and_says_nothing_of_server_paths(client):
+    args = (scene_json(frames=4, width=64, height=64), "x", "", 1, 9.0, 0.0, 1)
+    for model in ("/etc", "/no/such/folder", "someone/some-hub-model"):
+        with pytest.raises(Exception, match=r"is not offered here; choose one of: tiny-random") as info:
+            client.predict(*args, model, "", api_name="/generate")
+        assert "exist" not in str(info.value) and "download" not in str(info.value)
+    for adapters in ("/tmp", "/no/such/adapters"):
+        with pytest.raises(Exception, match="are not offered here"):
+            client.predict(*args, "tiny-random", adapters, api_name="/generate")
+
+
+def test_api_errors_carry_no_python_text(client):
+    scene = json.loads(scene_json())
+    scene["people"][0]["motion"]["source"] = "walk\u0000/../x.npz"
+    with pytest.raises(Exception) as info:
+        client.predict(json.dumps(scene), api_name="/render_preview")
+    assert "null byte" not in str(info.value) and "neither a preset" in str(info.value)
+    with pytest.raises(Exception, match="nested"):
+        client.predict('{"people": ' + "[" * 3000 + "]" * 3000 + "}", api_name="/render_preview")
