@@ -41,6 +41,11 @@ def main(argv=None) -> int:
         from app.access import RateLimitedAuth
 
         auth = RateLimitedAuth(user, password)  # a few wrong passwords a minute, then none
+    if args.workdir and not _movable(args.workdir):
+        # Gradio takes results only from the temp folder or the current one (it serves neither):
+        # a work folder elsewhere becomes this process's temp folder, Gradio's cache included.
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        tempfile.tempdir = str(args.workdir.resolve())
     from amg.body.anny_model import ensure_compact_data
     from app.context import AppConfig
     from app.ui import build_app, launch_kwargs
@@ -59,11 +64,6 @@ def main(argv=None) -> int:
                   file=sys.stderr)
             return 2
         config.adapters[name.strip()] = Path(folder).resolve()
-    if args.workdir and not _movable(args.workdir):
-        print(f"python app.py: error: --workdir {args.workdir}: must lie under the system temp folder "
-              f"({tempfile.gettempdir()}) or the current folder, where Gradio takes results from "
-              "(set TMPDIR to move the temp folder)", file=sys.stderr)
-        return 2
     demo = build_app(config)
     demo.queue(default_concurrency_limit=4, max_size=64)
     # No allowed_paths: Gradio copies what a handler returns into its cache under a hash of the

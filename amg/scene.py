@@ -86,7 +86,8 @@ SIZE_RULES["wan2.1-vace"] = SIZE_RULES["wan2.1"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # NaN and Infinity (which JSON readers accept) are no placement, size or time
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class AvatarSpec(_Strict):
@@ -170,7 +171,7 @@ class RenderSettings(_Strict):
     frames: int = Field(16, ge=1, le=1000)
     fps: float = Field(8.0, ge=1.0, le=120.0)
     #: Background colour, "#rrggbb"; black is the paper's condition.
-    background: str = "#000000"
+    background: str = Field("#000000", pattern=r"^#[0-9a-fA-F]{6}$")
     #: Draw a floor grid so camera motion shows in the condition video.
     floor: bool = False
 

@@ -19,7 +19,7 @@ from amg.scene import Scene
 from app import engine
 from app.context import Ctx, user_errors
 from app.generation import GenerateSettings, run_generation
-from app.preview import render_preview
+from app.preview import preview_scene, render_preview
 from app.session import confine_file_refs
 
 
@@ -97,9 +97,10 @@ class ApiEndpoints:
             pv = render_preview(scene, out / "preview.mp4")
             sketch = out / "sketch.png"
             pv.sketch.save(sketch)
-            r = scene.render
+            r = preview_scene(scene).render  # within the preview budget: smaller or sparser than the scene
             return str(pv.video), str(sketch), dict(frames=r.frames, width=r.width, height=r.height, fps=r.fps,
-                                                    seconds=round(pv.seconds, 3))
+                                                    seconds=round(pv.seconds, 3),
+                                                    reduced=r != scene.render)
 
         @user_errors
         def api_generate(scene_json, prompt, negative_prompt, steps, guidance, avatar_guidance, seed, model,

@@ -14,10 +14,12 @@ from amg.scene import Scene
 from app import engine
 from app.sketch import draw_top_down
 
-#: Most pixels x frames one preview renders: its frame buffers (colour, depth, ids and a mask per
-#: person, ~20 bytes a pixel-frame with 8 people) stay near 300 MB whatever the scene asks for.
-#: A larger scene is previewed at a smaller size (its aspect and every frame kept); the full size
-#: is what `amg render` and Generate use.
+#: A preview's budget, whatever the scene asks for (the full scene is what `amg render` and
+#: Generate make). Frames: every person's posed mesh is held for each (~14k vertices), so a
+#: longer shot is previewed over its whole length at a lower frame rate. Pixels x frames: the
+#: frame buffers (colour, depth, ids, a mask per person: ~20 bytes a pixel-frame with 8 people)
+#: stay near 300 MB, so a larger one is previewed smaller (aspect kept, multiples of 8).
+PREVIEW_MAX_FRAMES = 240
 PREVIEW_PIXEL_FRAMES = 256 * 256 * 240
 
 #: Sketch colours per person (the avatar's own colours would need the avatar built first).
@@ -46,17 +48,28 @@ def preview_size(width: int, height: int, frames: int) -> tuple[int, int]:
     return (max(16, int(width * scale) // 8 * 8), max(16, int(height * scale) // 8 * 8))
 
 
+def preview_scene(scene: Scene) -> Scene:
+    """`scene`, or a copy whose render settings fit the preview budget (same duration)."""
+    r = scene.render
+    frames = min(r.frames, PREVIEW_MAX_FRAMES)
+    width, height = preview_size(r.width, r.height, frames)
+    if (frames, width, height) == (r.frames, r.width, r.height):
+        return scene
+    # the same seconds in fewer frames: the n-th preview frame shows time n / fps
+    fps = max(1.0, r.fps * (frames - 1) / max(r.frames - 1, 1)) if frames < r.frames else r.fps
+    settings = r.model_copy(update={"width": width, "height": height, "frames": frames, "fps": fps})
+    base = scene._base_dir  # (relative motion and camera files resolve as before)
+    scene = scene.model_copy(deep=True, update={"render": settings})
+    scene._base_dir = base
+    return scene
+
+
 def render_preview(scene: Scene, video_path: Path) -> Preview:
     """Render `scene` to an MP4 at `video_path` (within the preview budget) and sketch it from above."""
     from amg.render.video import write_mp4
 
     started = time.perf_counter()
-    r = scene.render
-    width, height = preview_size(r.width, r.height, r.frames)
-    if (width, height) != (r.width, r.height):
-        base = scene._base_dir  # (relative motion and camera files resolve as before)
-        scene = scene.model_copy(deep=True, update={"render": r.model_copy(update={"width": width, "height": height})})
-        scene._base_dir = base
+    scene = preview_scene(scene)
     result = render_scene(scene)
     write_mp4(result.rgb, video_path, result.fps)
     sketch = sketch_of(scene, result.joints, result.cameras)

@@ -48,3 +48,50 @@ def test_messages_name_files_not_server_folders(tmp_path):
     ctx = Ctx(AppConfig(root=tmp_path / "work"))
     inside = ctx.store.root / "sessions" / ("b" * 32) / "uploads" / "walk.npz"
     assert public_message(f"{inside}: not a motion") == "walk.npz: not a motion"
+
+
+def test_a_preview_at_the_scene_limits_keeps_to_its_budget():
+    from amg.scene import MAX_PEOPLE, MAX_SIZE, Scene
+    from app.preview import PREVIEW_MAX_FRAMES, PREVIEW_PIXEL_FRAMES, preview_scene
+
+    people = [{"id": f"p{i}", "motion": {"source": "walk"}} for i in range(MAX_PEOPLE)]
+    scene = Scene.from_dict({"format": "amg-scene", "version": 1, "people": people,
+                             "render": {"width": MAX_SIZE, "height": MAX_SIZE, "frames": 1000, "fps": 8.0}})
+    r = preview_scene(scene).render
+    assert r.frames <= PREVIEW_MAX_FRAMES and r.width * r.height * r.frames <= PREVIEW_PIXEL_FRAMES
+    assert r.width == r.height and r.width % 8 == 0
+    assert (r.frames - 1) / r.fps == (1000 - 1) / 8.0  # the whole shot, at a lower rate
+    small = Scene.from_dict({**scene.model_dump(), "render": {"width": 256, "height": 256, "frames": 16, "fps": 8.0}})
+    assert preview_scene(small) is small  # within the budget: previewed as it is
+
+
+#: The stated bound: one preview at the scene limits (8 people, 1024x1024, 1000 frames) peaks
+#: under this much resident memory, the process's own start (torch, the body model) included.
+#: Before the budget it peaked at 2.0 GB for 60 frames, 4.5 GB for 200 (issue 16).
+PREVIEW_PEAK_MB = 1600
+
+
+def test_a_preview_at_the_scene_limits_stays_under_its_memory_bound(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    code = f"""
+import json, resource
+from pathlib import Path
+from amg.scene import Scene
+from app.preview import render_preview
+people = [{{"id": f"p{{i}}", "motion": {{"source": ["walk", "idle", "wave", "jump"][i % 4]}},
+           "placement": {{"x": (i % 4) - 1.5, "z": (i // 4) * 1.5}}}} for i in range(8)]
+scene = Scene.from_dict({{"format": "amg-scene", "version": 1, "people": people,
+                         "render": {{"width": 1024, "height": 1024, "frames": 1000, "fps": 8.0}}}})
+pv = render_preview(scene, Path({str(tmp_path)!r}) / "p.mp4")
+print(json.dumps({{"shape": list(pv.first_frame.shape), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+    root = __file__.rsplit("/tests/", 1)[0]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["peak_mb"] < PREVIEW_PEAK_MB, result
+    assert (tmp_path / "p.mp4").stat().st_size > 0

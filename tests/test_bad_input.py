@@ -4,6 +4,7 @@ lost, and every size allocated from a user's number bounded. Each case failed be
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -158,3 +159,23 @@ def test_huge_values_never_become_inf_in_written_files(tmp_path, capsys):
     out = tmp_path / "far.bvh"
     _refused(capsys, ["motion", "export", str(path), "-o", str(out)], "far.npz", "transl")
     assert not out.exists()
+
+
+def test_training_numbers_are_bounded_before_anything_loads(tmp_path, capsys):
+    out = str(tmp_path / "adapters")
+    _refused(capsys, ["train", str(tmp_path / "no_dataset"), "-o", out, "--batch-size", "1000000"], "batch size")
+    _refused(capsys, ["train", str(tmp_path / "no_dataset"), "-o", out, "--seed", str(2 ** 70)], "seed")
+    _refused(capsys, ["train", str(tmp_path / "no_dataset"), "-o", out, "--lr", "nan"], "learning rate")
+    assert not (tmp_path / "adapters").exists()
+
+
+def test_scene_numbers_and_colours_are_checked(tmp_path, capsys):
+    scene = json.loads(open(SCENE).read())
+    scene["people"][0]["placement"]["heading"] = float("inf")  # json writes Infinity
+    bad = tmp_path / "inf.json"
+    bad.write_text(json.dumps(scene))
+    _refused(capsys, ["render", str(bad), "-o", str(tmp_path / "o.mp4")], "heading", "finite")
+    scene["people"][0]["placement"]["heading"] = 0.0
+    scene["render"]["background"] = "not a colour"
+    bad.write_text(json.dumps(scene))
+    _refused(capsys, ["render", str(bad), "-o", str(tmp_path / "o.mp4")], "render.background")

@@ -130,13 +130,14 @@ def run_train(args) -> int:
     from amg.model import load_pipeline
     from amg.train import TrainConfig, TrainingCancelled, TrainingData, train
 
+    config = TrainConfig(steps=args.steps, learning_rate=args.lr, batch_size=args.batch_size,
+                         checkpoint_every=args.checkpoint_every, seed=args.seed,
+                         mixed_precision=args.mixed_precision)
+    config.check()  # before the slow loading
     data = TrainingData.open(args.dataset)
     pipe = load_pipeline(args.model, device=args.device, fuse_adapters=False)
     if pipe.random_base:
         print(f"note: the base model {args.model!r} has random weights; the adapters will only fit it")
-    config = TrainConfig(steps=args.steps, learning_rate=args.lr, batch_size=args.batch_size,
-                         checkpoint_every=args.checkpoint_every, seed=args.seed,
-                         mixed_precision=args.mixed_precision)
     bars: dict[str, tqdm] = {}
 
     def progress(p):

@@ -21,7 +21,7 @@ import torch
 
 from amg.errors import AmgError
 from amg.model.configs import AdapterConfig, TrainingRecord
-from amg.files import atomic_write_bytes, atomic_write_text
+from amg.files import atomic_write_bytes, atomic_write_text, parse_json, read_text
 
 FORMAT = "amg-adapters"
 VERSION = 1
@@ -81,10 +81,7 @@ def read_adapter_info(directory: str | os.PathLike) -> AdapterInfo:
     if not path.is_file():
         raise AmgError(f"{directory}: not an AMG adapter folder (no {CONFIG_FILE}); "
                        "adapters are saved by AMGPipeline.save_adapters or the trainer")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise AmgError(f"{path}: not valid JSON ({e})") from None
+    data = parse_json(read_text(path, "adapter config"), str(path))
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise AmgError(f"{path}: not an AMG adapter config (\"format\" must be \"{FORMAT}\")")
     if data.get("version") != VERSION:

@@ -34,6 +34,7 @@ from amg.model.configs import TrainingRecord
 from amg.train.dataset import TrainingData
 
 STATE_FILE = "trainer_state.json"
+MAX_BATCH = 256
 OPTIMIZER_FILE = "optimizer.safetensors"
 
 
@@ -65,6 +66,10 @@ class TrainConfig:
         for name in ("steps", "batch_size", "checkpoint_every", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise AmgError(f"training {name} must be at least 1, got {getattr(self, name)}")
+        if self.batch_size > MAX_BATCH:  # each sample's latents are gathered in memory at once
+            raise AmgError(f"training batch size must be at most {MAX_BATCH}, got {self.batch_size}")
+        if not 0 <= self.seed < 2**31:  # seed x 1,000,003 + step must fit torch's 64-bit seed
+            raise AmgError(f"training seed must be between 0 and {2**31 - 1}, got {self.seed}")
         if not (0 < self.learning_rate < 1):
             raise AmgError(f"training learning rate must be between 0 and 1, got {self.learning_rate}")
         for name in ("condition_dropout", "caption_dropout"):
