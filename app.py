@@ -23,8 +23,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-jobs", type=int, default=1, help="generations running at once (default 1)")
     p.add_argument("--device", default=None, help="generation device: cpu, cuda, cuda:1 (default: CUDA when present)")
     p.add_argument("--model", action="append", metavar="ID",
-                   help="a base model API callers may choose (repeat for several; default: the random test "
-                        "models and ali-vilab/text-to-video-ms-1.7b)")
+                   help="a model name API callers may choose (repeat for several; default: every registered name, "
+                        "e.g. tiny-random, modelscope, wan2.1-t2v-1.3b; never a free path or hub id)")
     p.add_argument("--adapters", action="append", default=[], metavar="NAME=DIR",
                    help="an adapter folder API callers may choose by NAME (repeat for several)")
     return p.parse_args(argv)
