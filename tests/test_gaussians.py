@@ -242,7 +242,10 @@ def test_splat_on_smplx_is_placed_as_it_is_and_on_anny_fitted(tmp_path, monkeypa
     on_smplx = GaussianAvatar.from_ply(tmp_path / "smplx.ply", spec)
     assert on_smplx.fit.scale == 1.0 and on_smplx.fit.median_distance < 1e-4
     assert np.allclose(on_smplx.gaussians.means, rest.vertices[0], atol=1e-5)
-    # the same file on Anny is fitted: scaled and moved onto the body, and the fit says so
+    # with the SMPL-X model configured, a splat goes on SMPL-X even when the spec names no body
+    assert GaussianAvatar.from_ply(tmp_path / "smplx.ply", AvatarSpec()).fit.body == "smplx"
+    # without it, the same file goes on Anny, fitted: scaled and moved onto the body, and the fit says so
+    monkeypatch.delenv("AMG_SMPLX_MODEL")
     on_anny = GaussianAvatar.from_ply(tmp_path / "smplx.ply", AvatarSpec())
     assert on_anny.fit.body == "anny" and "fitted onto the Anny body" in on_anny.fit.summary()
     anny_rest = on_anny.body.pose(Motion.rest(1)).vertices[0]

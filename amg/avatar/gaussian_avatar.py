@@ -211,10 +211,16 @@ class GaussianAvatar:
 
     @classmethod
     def from_ply(cls, path: str | os.PathLike, spec=None, phenotype: dict | None = None) -> "GaussianAvatar":
-        """A 3DGS `.ply` placed on the body `spec` names (SMPL-X as it is; Anny after a fit)."""
+        """A 3DGS `.ply` placed on a body: SMPL-X as it is when the spec asks for it or the user's SMPL-X
+        model is configured ($AMG_SMPLX_MODEL); else the Anny body `spec` describes, after a fit."""
         from amg.scene import AvatarSpec
 
+        from amg.body.smplx_body import ENV
+
         spec = spec or AvatarSpec()
+        if spec.body != "smplx" and os.environ.get(ENV):
+            # the splat's canonical space is SMPL-X's: with the user's SMPL-X model, wear it exactly there
+            spec = spec.model_copy(update={"body": "smplx"})
         gaussians = read_ply(path)
         body = make_body(spec, phenotype or dict(spec.phenotype))
         rest = body.pose(Motion.rest(1))
