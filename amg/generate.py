@@ -27,6 +27,7 @@ from typing import Callable
 import numpy as np
 
 from amg.errors import AmgError
+from amg.files import check_output
 from amg.progress import Progress
 from amg.scene import SIZE_RULES, Scene
 
@@ -177,6 +178,11 @@ def generate(source: Scene | str | os.PathLike, settings: GenerateSettings, outp
     output = Path(output)
     if output.suffix.lower() != ".mp4":
         raise AmgError(f"output {str(output)!r}: must be an .mp4 file")
+    # every file this writes must be writable before the slow work (and before the first is replaced)
+    stem = output.with_suffix("")
+    for extra in (output, condition_path or f"{stem}.condition.mp4", f"{stem}.scene.json", f"{stem}.json",
+                  *([output.with_name(f"{output.stem}_side_by_side.mp4")] if side_by_side else [])):
+        check_output(extra)
     scene = source if isinstance(source, Scene) else None
     prompt = settings.prompt if settings.prompt is not None else (scene.prompt if scene else None)
     negative = settings.negative_prompt if settings.negative_prompt is not None else (

@@ -179,3 +179,13 @@ def test_scene_numbers_and_colours_are_checked(tmp_path, capsys):
     scene["render"]["background"] = "not a colour"
     bad.write_text(json.dumps(scene))
     _refused(capsys, ["render", str(bad), "-o", str(tmp_path / "o.mp4")], "render.background")
+
+
+def test_generate_checks_every_output_before_the_slow_work(tmp_path, capsys):
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"an earlier good video")
+    (tmp_path / "out_side_by_side.mp4").mkdir()
+    _refused(capsys, ["generate", SCENE, "-o", str(out), "--model", "tiny-random", "--side-by-side"],
+             "out_side_by_side.mp4", "folder")
+    assert out.read_bytes() == b"an earlier good video"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "out_side_by_side.mp4"]
