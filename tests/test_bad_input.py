@@ -189,3 +189,10 @@ def test_generate_checks_every_output_before_the_slow_work(tmp_path, capsys):
              "out_side_by_side.mp4", "folder")
     assert out.read_bytes() == b"an earlier good video"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "out_side_by_side.mp4"]
+
+
+def test_text_to_motion_seconds_are_a_number(tmp_path, capsys):
+    for bad in ("1e9", "nan", "0"):
+        _refused(capsys, ["motion", "generate", "a man walks", "-o", str(tmp_path / "m.npz"), "--seconds", bad],
+                 "seconds")
+    assert not (tmp_path / "m.npz").exists()

@@ -97,10 +97,18 @@ def generated_motions(output, fps: float = 20.0, name: str = "generated") -> lis
     return people_to_motions(arr, fps, name=name)
 
 
+#: Longest motion asked of a text-to-motion model (they make seconds, not minutes).
+MAX_SECONDS = 600.0
+
+
 def text_to_motion(prompt: str, people: int = 1, seconds: float = 4.0, generator: str | TextToMotion | None = None,
                    fps: float = 20.0) -> list[Motion]:
     """Motions for `prompt`: from `generator` if given, else the best-matching library preset
     with that many people (retrieval)."""
+    if not (isinstance(seconds, (int, float)) and 0 < seconds <= MAX_SECONDS):
+        raise AmgError(f"seconds must be a number above 0 and at most {MAX_SECONDS:g}, got {seconds}")
+    if not (isinstance(people, int) and 1 <= people <= 8):
+        raise AmgError(f"people must be 1 to 8, got {people}")
     if generator is not None:
         gen = get_generator(generator) if isinstance(generator, str) else generator
         return generated_motions(gen(prompt, people, seconds), fps=fps)
