@@ -132,7 +132,7 @@ def _triangle_frames(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def surface_gaussians(vertices, faces, colors, count: int, seed: int = 0, thickness: float = 0.1,
-                      spread: float = 0.45, jitter: float = 0.5):
+                      spread: float = 0.52, jitter: float = 0.5):
     """Flat gaussians covering a mesh (canonical pose): (Gaussians, face (N,), barycentric (N, 3)).
 
     Area-weighted samples; each is a disc in its triangle's plane, sized so neighbours overlap

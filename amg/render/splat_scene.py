@@ -13,6 +13,9 @@ from amg.render.splat import GL_TO_CV, eval_sh, gsplat_available, rasterization
 
 #: A pixel belongs to a gaussian person (mask, id, depth) where the splats cover at least this much.
 COVER = 0.5
+#: Mip-Splatting's opacity compensation: sub-pixel gaussians (people far away) keep their true
+#: coverage instead of swelling the silhouette by the eps2d blur.
+RASTERIZE_MODE = "antialiased"
 
 
 @dataclass
@@ -81,7 +84,7 @@ def render_gaussian_people(
         campos = torch.linalg.inv(view)[0, :3, 3]
         colors = torch.cat([eval_sh(degree, means - campos, sh), onehot], 1)  # (N, 3 + P)
         img, acc, _ = rasterization(means, quats, scales, opacities, colors, view, kt, width, height,
-                                    near_plane=near, render_mode="RGB+ED", rasterize_mode="antialiased")
+                                    near_plane=near, render_mode="RGB+ED", rasterize_mode=RASTERIZE_MODE)
         img, acc = img[0].cpu(), acc[0, ..., 0].cpu()
         covered = acc >= COVER
         rgb[t] = img[..., :3].numpy()
