@@ -130,6 +130,42 @@ def test_torch_rasteriser_matches_straight_3dgs_compositing(tile_size):
     assert torch.allclose(img[0], ref_img, atol=2e-4)
 
 
+def test_cuda_path_calls_gsplat_with_arguments_it_takes(monkeypatch):
+    """No GPU here: a stand-in gsplat records the call (checked against the real gsplat's signature)
+    and answers with the torch rasteriser; the image must be the one the CPU path draws."""
+    import inspect
+    import types
+
+    import gsplat
+
+    from amg.avatar import build_avatar
+    from amg.avatar.gaussian_avatar import GaussianAvatar
+    from amg.camera.camera import look_at
+    from amg.motion import Motion
+    from amg.render import splat
+    from amg.render.splat_scene import render_gaussian_people
+    from amg.scene import AvatarSpec
+
+    posed = GaussianAvatar.from_avatar(build_avatar(AvatarSpec(prompt="a man")), count=3000).pose(Motion.rest(1))
+    c2w, fov = look_at(np.array([0, 0.9, 4.0]), np.array([0, 0.9, 0]))[None], np.array([40.0])
+    cpu = render_gaussian_people([posed], [1], c2w, fov, 64, 64)
+    calls = []
+    real = inspect.signature(gsplat.rasterization).parameters
+
+    def fake_rasterization(*args, **kwargs):
+        calls.append(dict(kwargs))
+        names = list(real)[:len(args)] + list(kwargs)
+        assert all(n in real for n in names), set(names) - set(real)
+        kwargs.pop("packed")
+        return splat.rasterization_torch(*args, **kwargs)
+
+    monkeypatch.setitem(sys.modules, "gsplat", types.SimpleNamespace(rasterization=fake_rasterization))
+    monkeypatch.setattr(splat, "use_gsplat", lambda tensor: True)
+    via = render_gaussian_people([posed], [1], c2w, fov, 64, 64)
+    assert calls and calls[0]["render_mode"] == "RGB+ED" and calls[0]["packed"] is False
+    assert np.array_equal(via.ids, cpu.ids) and np.allclose(via.rgb, cpu.rgb) and cpu.alpha.max() > 0.9
+
+
 # ---- avatars in scenes --------------------------------------------------------------------------------------
 
 def test_mesh_and_gaussian_avatar_silhouettes_agree_over_a_walk():

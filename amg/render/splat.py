@@ -43,6 +43,11 @@ def gsplat_available() -> bool:
     return True
 
 
+def use_gsplat(tensor: torch.Tensor) -> bool:
+    """Whether work on `tensor` goes to gsplat (a CUDA tensor and gsplat installed)."""
+    return tensor.is_cuda and gsplat_available()
+
+
 def rasterization(
     means: torch.Tensor,      # (N, 3) world
     quats: torch.Tensor,      # (N, 4) w x y z, need not be unit
@@ -63,7 +68,7 @@ def rasterization(
     tile_size: int = 2,
 ):
     """gsplat.rasterization on CUDA; the torch rasteriser otherwise. Same inputs, same outputs."""
-    if means.is_cuda and gsplat_available():
+    if use_gsplat(means):
         import gsplat
 
         return gsplat.rasterization(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
@@ -90,7 +95,7 @@ def eval_sh(sh_degree: int, dirs: torch.Tensor, coeffs: torch.Tensor) -> torch.T
     """RGB of SH coefficients (..., K, 3) seen along dirs (..., 3), as gsplat colours them (+0.5, >= 0)."""
     if sh_degree == 0:
         rgb = 0.28209479177387814 * coeffs[..., 0, :]
-    elif dirs.is_cuda and gsplat_available():
+    elif use_gsplat(dirs):
         from gsplat import spherical_harmonics
 
         rgb = spherical_harmonics(sh_degree, dirs, coeffs)
