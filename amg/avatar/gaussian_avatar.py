@@ -271,7 +271,7 @@ class GaussianAvatar:
             rel = frames @ np.swapaxes(s["rest_frames"], -1, -2)[None]
             rel_q = _quat_wxyz(Rotation.from_matrix(rel.reshape(-1, 3, 3))).reshape(t, -1, 4)
             quats[:, s["index"]] = quat_multiply(rel_q, g.quats[s["index"]][None].astype(np.float64))
-        means_a, _, scales, opacities, sh = g.activated()
+        _, _, scales, opacities, sh = g.activated()
         return PosedGaussians(means, quats, scales, opacities, sh, g.sh_degree, posed_body.joints,
                               posed_body.vertices)
 
