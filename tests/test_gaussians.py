@@ -108,9 +108,12 @@ def _reference_render(means, quats, scales, opacities, colors, viewmat, k, width
     return img, acc
 
 
-@pytest.mark.parametrize("tile_size", [1, 2, 4])
-def test_torch_rasteriser_matches_straight_3dgs_compositing(tile_size):
+@pytest.mark.parametrize("tile_size,block", [(1, 2048), (2, 2048), (4, 2048), (2, 5)])
+def test_torch_rasteriser_matches_straight_3dgs_compositing(tile_size, block, monkeypatch):
+    from amg.render import splat
     from amg.render.splat import rasterization_torch
+
+    monkeypatch.setattr(splat, "_CUM_BLOCK", block)  # 5: tiles straddle the cumulative sum's blocks
 
     gen = torch.Generator().manual_seed(0)
     n, w, h = 40, 20, 14  # sizes that are not multiples of the tile

@@ -28,6 +28,7 @@ from amg.errors import AmgError
 ALPHA_MIN = 1.0 / 255.0
 ALPHA_MAX = 0.999
 T_MIN = 1e-4
+_CUM_BLOCK = 2048
 #: OpenGL camera axes (AMG's files) -> OpenCV axes (gsplat).
 GL_TO_CV = torch.diag(torch.tensor([1.0, -1.0, -1.0, 1.0]))
 
@@ -230,15 +231,28 @@ def _rasterize_one(means2d, conics, cov2d, depths, opacities, feats, valid, widt
         alpha = torch.exp_(torch.log(opacities).index_select(0, gi)[:, None] - sigma).clamp_max_(ALPHA_MAX)
         alpha.masked_fill_(alpha < ALPHA_MIN, 0.0)
         # front-to-back transmittance within each tile, per pixel: segmented cumulative log(1 - alpha)
-        log_keep = torch.log1p(-alpha).double()
-        cum = torch.cumsum(log_keep, 0)
+        log_keep = torch.log1p(-alpha)
         # first row of each row's tile: the running maximum of the rows where a tile starts
-        rows_i = torch.arange(len(tile), device=dev)
-        starts = torch.ones(len(tile), dtype=torch.bool, device=dev)
+        n_rows = len(tile)
+        rows_i = torch.arange(n_rows, device=dev)
+        starts = torch.ones(n_rows, dtype=torch.bool, device=dev)
         starts[1:] = tile[1:] != tile[:-1]
         first = torch.cummax(torch.where(starts, rows_i, 0), 0).values
+        # Cumulative sums in float32 within blocks of rows (small values: exact enough), the blocks'
+        # running offsets in float64, added only where a tile straddles a block boundary.
+        blocks = -(-n_rows // _CUM_BLOCK)
+        cum = torch.nn.functional.pad(log_keep, (0, 0, 0, blocks * _CUM_BLOCK - n_rows))
+        cum = torch.cumsum(cum.view(blocks, _CUM_BLOCK, -1), 1)
+        totals = cum[:, -1].double()
+        offsets = torch.cumsum(totals, 0) - totals                            # (blocks, ts*ts)
+        cum = cum.view(-1, cum.shape[-1])[:n_rows]
         log_t_after = cum - (cum - log_keep).index_select(0, first)
-        weight = torch.exp(log_t_after - log_keep).float().mul_(alpha)
+        row_block, first_block = rows_i // _CUM_BLOCK, first // _CUM_BLOCK
+        cross = torch.nonzero(row_block != first_block).squeeze(1)
+        if len(cross):
+            log_t_after[cross] += (offsets.index_select(0, row_block[cross])
+                                   - offsets.index_select(0, first_block[cross])).float()
+        weight = torch.exp(log_t_after - log_keep).mul_(alpha)
         weight.masked_fill_(log_t_after <= math.log(T_MIN), 0.0)              # gsplat stops at T <= 1e-4
         flat = weight.view(-1)
         nz = torch.nonzero(flat).squeeze(1)                                   # the pairs that contribute
