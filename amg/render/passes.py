@@ -102,21 +102,21 @@ def depth_pass(depth: np.ndarray,  # (T, H, W) float metres along the view axis,
     depth = np.asarray(depth, np.float32)
     seen = np.isfinite(depth) & (depth > 0)
     out = np.zeros(depth.shape, dtype)
-    if seen.any():
+    where = np.flatnonzero(seen)  # people cover a small share of the frame: work on those pixels only
+    if len(where):
         top = float(np.iinfo(dtype).max)
         floor_value = floor_value * top / 255.0
-        inv = np.zeros_like(depth)
-        np.divide(1.0, depth, out=inv, where=seen)
-        lo, hi = float(inv[seen].min()), float(inv[seen].max())
+        inv = 1.0 / depth.reshape(-1)[where]
+        lo, hi = float(inv.min()), float(inv.max())
         scale = (top - floor_value) / max(hi - lo, 1e-12)
-        out[seen] = np.rint(floor_value + (inv[seen] - lo) * scale).astype(dtype)
-    return np.repeat(out[..., None], 3, axis=-1)
+        out.reshape(-1)[where] = np.rint(floor_value + (inv - lo) * scale).astype(dtype)
+    return np.broadcast_to(out[..., None], out.shape + (3,)).copy()
 
 
 def mask_pass(masks: np.ndarray) -> np.ndarray:
     """(T, P, H, W) bool per-person masks -> (T, H, W, 3) uint8, white where anyone is."""
-    anyone = np.asarray(masks).any(axis=1)
-    return np.repeat((anyone * np.uint8(255))[..., None], 3, axis=-1)
+    anyone = np.asarray(masks).any(axis=1).view(np.uint8) * np.uint8(255)  # bool -> 0/255 without a copy of bools
+    return np.broadcast_to(anyone[..., None], anyone.shape + (3,)).copy()
 
 
 def overlay(top: np.ndarray, under: np.ndarray) -> np.ndarray:
