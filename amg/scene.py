@@ -72,7 +72,7 @@ class SizeRule:
             if v % self.multiple or not self.min_side <= v <= self.max_side:
                 raise AmgError(f"{name}: {label} {v} px; it must be a multiple of {self.multiple} between "
                                f"{self.min_side} and {self.max_side} (the {self.family} video model's latent "
-                               "grid); resample it (--resample-condition)")
+                               "grid); render or resample it to such a size")
 
 
 #: Size rules per backbone family ("wan2.1-vace" shares Wan's).

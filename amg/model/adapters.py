@@ -119,4 +119,4 @@ def check_base(info: AdapterInfo, directory: str | os.PathLike, base_model: str,
         raise AmgError(
             f"{directory}: these adapters were made for base model '{info.base_model}' "
             f"(architecture {info.base_architecture_sha256[:12]}), but the loaded base model is "
-            f"'{base_model}' (architecture {base_hash[:12]}); load them with --model {info.base_model}")
+            f"'{base_model}' (architecture {base_hash[:12]}); load them on base model '{info.base_model}'")

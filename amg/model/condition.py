@@ -53,7 +53,7 @@ def load_condition(condition, num_frames: int | None = None, height: int | None 
     if not resample:
         raise AmgError(f"{name}: is {w}x{h} with {t} frames, but the generation needs {want_w}x{want_h} with "
                        f"{want_t} frames; render the condition at that size, or resample it "
-                       "(resample=True, --resample-condition)")
+                       "(resample_condition)")
     return resample_video(frames, want_t, want_h, want_w)
 
 

@@ -87,14 +87,14 @@ class WeightsStatus:
     @property
     def message(self) -> str:
         hub = hub_id_for(self.family)
-        get = f"`hf download {hub}` and pass the folder, or --model {hub}"
+        get = f"download them (`hf download {hub}`) and use that folder as the model, or the hub id {hub}"
         if not self.needs_adapters:
             if self.random_base:
                 return (f"UNTRAINED WEIGHTS: '{self.base}' is a random VACE model (for testing the flow): the video "
                         f"is noise, not a generation; real results need the VACE weights ({get}); no training needed")
             return f"pretrained VACE control model {self.base}: follows the control video, no adapters needed"
         how = (f"real results need the base weights ({get}) and AMG adapters trained on avatar/video pairs "
-               "(--adapters DIR)")
+               "(an adapters folder)")
         if self.random_base:
             return (f"UNTRAINED WEIGHTS: '{self.base}' is random (for testing the flow): the video is noise, "
                     f"not a generation; {how}")
@@ -202,7 +202,7 @@ class AMGPipeline(DiffusionPipeline):
         ref = resolve_model(model, family)
         if ref.family not in ("modelscope", "wan2.1"):
             raise AmgError(f"model '{model}' is a {ref.family} model: it takes no AMG adapters; it runs on its own "
-                           "route (amg generate --model wan2.1-vace-1.3b --control pose, amg.model.vace)")
+                           "route (amg.model.vace.VACEControl; amg.generate with that model)")
         back = backbone_class(ref.family)
         device = resolve_device(device)
         dtype = resolve_dtype(device, dtype, back.cuda_dtype)
@@ -210,7 +210,7 @@ class AMGPipeline(DiffusionPipeline):
         if info is not None and info.backbone != ref.family:
             raise AmgError(f"{adapters}: these adapters were made for the {info.backbone} backbone (base model "
                            f"'{info.base_model}'), but '{model}' is a {ref.family} model; load them with "
-                           f"--model {info.base_model}")
+                           f"base model '{info.base_model}'")
         variant = "fp16" if dtype == torch.float16 else None
         base = load_base(ref, dtype=dtype, variant=variant, seed=seed)
         config = info.adapter if info is not None else (adapter_config or AdapterConfig())
@@ -519,7 +519,7 @@ def check_settings(prompt: str, negative_prompt: str | None = None, num_inferenc
 def _out_of_memory(error: BaseException, t: int, h: int, w: int) -> AmgError:
     return AmgError(f"out of memory generating {t} frames at {w}x{h} ({type(error).__name__}); try fewer frames "
                     "or a smaller size, enable attention/VAE slicing (load_pipeline(..., low_memory=True), "
-                    "--low-memory), or use a GPU with more memory")
+                    "low-memory mode), or use a GPU with more memory")
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -531,7 +531,7 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
         raise AmgError(f"device: '{device}' is not a device; use cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise AmgError("device: cuda requested, but this PyTorch sees no CUDA GPU "
-                       f"(torch {torch.__version__}); use --device cpu")
+                       f"(torch {torch.__version__}); use the cpu device")
     if device.type not in ("cpu", "cuda"):
         raise AmgError(f"device: '{device}' is not supported; use cpu or cuda")
     return device

@@ -103,8 +103,8 @@ def download(repo_id: str, variant: str | None = None) -> Path:
         raise AmgError(
             f"model '{repo_id}': cannot download from the Hugging Face Hub ({type(e).__name__}: {reason[:200]}). "
             f"On a machine with a network run `hf download {repo_id} --local-dir models/{repo_id.split('/')[-1]}` "
-            f"(or `huggingface-cli download ...` with older huggingface_hub) and pass that folder as --model; "
-            f"`--model tiny-random` (or wan-tiny-random, vace-tiny-random) tries the whole flow without weights"
+            f"(or `huggingface-cli download ...` with older huggingface_hub) and use that folder as the model; "
+            f"the random test models tiny-random, wan-tiny-random and vace-tiny-random try the whole flow without weights"
         ) from None
 
 
