@@ -127,6 +127,9 @@ def test_adapters_round_trip_exactly_and_refuse_other_backbones(tmp_path, pipe):
 
     alone = AMGPipeline.from_pretrained(tmp_path / "wan-adapters", device="cpu")  # save_pretrained -> from_pretrained
     assert alone.adapter_training.steps == 3 and alone.family == "wan2.1"
+    pipe.save_pretrained(tmp_path / "whole", include_base=True)  # a self-contained folder in diffusers' layout
+    whole = AMGPipeline.from_pretrained(tmp_path / "whole", device="cpu")
+    assert not whole.random_base and np.array_equal(generate(whole, control_video()).frames, before)
     with pytest.raises(AmgError, match=r"made for the wan2\.1 backbone.*'tiny-random' is a modelscope model"):
         load_pipeline("tiny-random", adapters=tmp_path / "wan-adapters", device="cpu")
     load_pipeline("tiny-random", device="cpu").save_adapters(tmp_path / "ms-adapters")

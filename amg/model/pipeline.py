@@ -265,7 +265,7 @@ class AMGPipeline(DiffusionPipeline):
 
             fused = self.adapters_fused
             self.unfuse_adapters()
-            parts = {k: v for k, v in self.components.items() if v is not None}
+            parts = {k: getattr(self, k) for k in ("vae", "text_encoder", "tokenizer", "scheduler")}
             # the base weights only: LoRA and the condition conv live in the adapter files
             parts[self.backbone.denoiser_name] = _plain_base(self.denoiser, self.backbone.first_layer)
             save_base(BaseComponents(name=self.base_model_name, family=self.family, parts=parts,
