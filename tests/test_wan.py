@@ -193,3 +193,38 @@ def test_vace_follows_the_control_with_references_like_the_stock_pipeline():
         vace("two people dance", control_video(), num_inference_steps=3, should_cancel=lambda: True)
     with pytest.raises(AmgError, match="control strength"):
         vace("x", control_video(), conditioning_scale=-1.0)
+
+
+def test_training_on_wan_learns_and_caches_its_latents(tmp_path, monkeypatch):
+    """`amg train --model wan-tiny-random`: flow-matching steps lower the loss on a fixed sample; clip
+    latents and caption embeddings are cached on disk, so a resumed run never re-encodes."""
+    from amg.render.video import write_mp4
+    from amg.train import TrainConfig, TrainingData, train
+    from amg.train.dataset import Clip
+
+    data = TrainingData.create(tmp_path / "data", frames=T, width=W, height=H, fps=8)
+    clip = Clip(id="c1", caption="a man waves")
+    clip.folder(data.root).mkdir(parents=True)
+    write_mp4(control_video(1), clip.video_path(data.root), 8)
+    write_mp4(control_video(0), clip.condition_path(data.root), 8)
+    data.add(clip)
+    with pytest.raises(AmgError, match=r"its clips: 4 frames; the wan2\.1 video model generates 4k\+1"):
+        other = TrainingData.create(tmp_path / "data16", frames=4, width=W, height=H, fps=8)
+        train(load_pipeline("wan-tiny-random", device="cpu", fuse_adapters=False), other, tmp_path / "x",
+              TrainConfig(steps=1))
+    assert main_cli(["train", str(data.root), "-o", str(tmp_path / "out"), "--model", "wan-tiny-random",
+                     "--steps", "3", "--lr", "1e-3", "--checkpoint-every", "2"]) == 0
+    cached = list((data.root / "latent_cache").rglob("*.safetensors"))
+    assert len(cached) == 2  # the clip and the empty caption
+    meta = json.loads((tmp_path / "out" / "amg_adapters.json").read_text())
+    assert meta["backbone"] == "wan2.1" and meta["training"]["steps"] == 3
+    pipe = load_pipeline("wan-tiny-random", device="cpu", fuse_adapters=False)
+    monkeypatch.setattr(pipe, "encode_condition", lambda *a, **k: pytest.fail("re-encoded a cached clip"))
+    result = train(pipe, data, tmp_path / "out", TrainConfig(steps=5, learning_rate=1e-3))
+    assert result.resumed_from == 3 and result.steps == 5 and all(np.isfinite(result.losses))
+
+
+def main_cli(args):
+    from amg.cli import main
+
+    return main(args)

@@ -111,13 +111,13 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
     config.check()
     if pipe.adapters_fused:
         raise AmgError("training needs unfused adapters: load the pipeline with fuse_adapters=False")
-    if not dataset.clips:
-        raise AmgError(f"{dataset.root}: the dataset has no clips; add some with `amg data prepare`")
     try:  # the backbone's frame/size rule (Wan: 4k+1 frames, sides multiples of 16), before any slow work
         pipe.backbone.rule.check(f"{dataset.root}: its clips", dataset.frames, dataset.height, dataset.width)
     except AmgError as e:
         raise AmgError(f"{e}; make a dataset of that size for this model (amg data prepare --frames N --size WxH)") \
             from None
+    if not dataset.clips:
+        raise AmgError(f"{dataset.root}: the dataset has no clips; add some with `amg data prepare`")
     output = Path(output)
     if output.exists() and not output.is_dir():
         raise AmgError(f"{output}: exists and is not a folder; training writes adapters into a folder")
@@ -215,20 +215,57 @@ def _train_step(pipe, unet, optimizer, schedule, accelerator, params, cache, emp
 
 
 def _encode_dataset(pipe, dataset: TrainingData, report, cancel) -> tuple[list[dict], torch.Tensor] | None:
-    """Per clip: video latents, avatar latents, caption embedding (computed once); and the
-    empty caption's embedding (for caption dropout). None when cancelled."""
+    """Per clip: video latents, avatar latents, caption embedding; and the empty caption's
+    embedding (for caption dropout). None when cancelled.
+
+    They are cached on disk (safetensors under DATASET/latent_cache/<base>/), keyed by the base
+    model and each clip's files and caption: a second run, or a resumed one, loads them instead
+    of running the VAE and the text encoder again (UMT5-XXL is 5.7 B parameters).
+    """
+    from safetensors.torch import load_file, save
+
+    folder = _cache_folder(pipe, dataset)
     clips = []
     with torch.no_grad():
-        empty, _ = pipe.encode_prompt("", pipe.device, 1, False)  # (1, L, D): CLIP 77x1024, UMT5 512x4096
+        empty_file = folder / "empty_caption.safetensors"
+        if empty_file.is_file():
+            empty = load_file(empty_file)["caption"]
+        else:
+            empty, _ = pipe.encode_prompt("", pipe.device, 1, False)  # (1, L, D): CLIP 77x1024, UMT5 512x4096
+            atomic_write_bytes(empty_file, save({"caption": empty.cpu().contiguous()}))
         for i, clip in enumerate(dataset.clips):
             if cancel():
                 return None
-            video, condition = dataset.load(clip)
-            caption, _ = pipe.encode_prompt(clip.caption, pipe.device, 1, False)
-            clips.append({"video": pipe.encode_condition(video).cpu(), "condition": pipe.encode_condition(condition).cpu(),
-                          "caption": caption.cpu()})
+            path = folder / f"{clip.id}-{_clip_key(dataset, clip)}.safetensors"
+            if path.is_file():
+                entry = load_file(path)
+            else:
+                video, condition = dataset.load(clip)
+                caption, _ = pipe.encode_prompt(clip.caption, pipe.device, 1, False)
+                entry = {"video": pipe.encode_condition(video).cpu(), "condition": pipe.encode_condition(condition).cpu(),
+                         "caption": caption.cpu()}
+                atomic_write_bytes(path, save({k: v.contiguous() for k, v in entry.items()}))
+            clips.append(entry)
             report(TrainProgress("encoding clips", i + 1, len(dataset.clips)))
     return clips, empty.cpu()
+
+
+def _cache_folder(pipe, dataset: TrainingData) -> Path:
+    import hashlib
+
+    key = f"{pipe.family}|{pipe.base_model_name}|{pipe.base_architecture_sha256}|{pipe.random_base}"
+    return dataset.root / "latent_cache" / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _clip_key(dataset: TrainingData, clip) -> str:
+    """Changes when the clip's caption or either of its videos does."""
+    import hashlib
+
+    parts = [clip.caption]
+    for path in (clip.video_path(dataset.root), clip.condition_path(dataset.root)):
+        st = path.stat() if path.is_file() else None
+        parts.append(f"{path.name}:{st.st_size}:{st.st_mtime_ns}" if st else f"{path.name}:missing")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
 
 
 def _record(step: int, losses: list[float], config: TrainConfig, dataset: TrainingData) -> TrainingRecord:
