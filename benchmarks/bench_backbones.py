@@ -49,7 +49,7 @@ def _light_text(family: str) -> dict:
                                                                 num_layers=1, d_ff=256))))
 
 
-def build(family: str):
+def build(family: str, tiny: bool = False):
     """AMGPipeline on the full-size denoiser with fused zero-init adapters; toy VAE, tokenizer and
     scheduler settings of the family, a one-layer text encoder (none of them runs in a step)."""
     from amg.model import configs
@@ -61,7 +61,9 @@ def build(family: str):
     back = backbone_class(family)
     parts = back.random_components("tiny")
     torch.manual_seed(0)
-    if family == "modelscope":
+    if tiny:
+        pass
+    elif family == "modelscope":
         from amg.model.unet import UNet3DWithPeft
 
         parts["unet"] = UNet3DWithPeft(**configs.MODELSCOPE_UNET)
@@ -69,7 +71,8 @@ def build(family: str):
         from diffusers import WanTransformer3DModel
 
         parts["transformer"] = WanTransformer3DModel(**configs.WAN_TRANSFORMER)
-    parts.update(_light_text(family))
+    if not tiny:
+        parts.update(_light_text(family))
     config = AdapterConfig(condition_channels=back.latent_channels_of(parts["vae"]))
     parts[back.denoiser_name] = make_conditioned(parts[back.denoiser_name], config, back.first_layer,
                                                  back.lora_target_pattern(config))
@@ -131,15 +134,15 @@ def _time_forwards(pipe, bare, x, t, text, negative, steps) -> list[float]:
     return times[1:]
 
 
-def bench_backbone(family: str, steps: int, t: int, size: int, repeats: int) -> None:
-    pipe = build(family)
+def bench_backbone(family: str, steps: int, t: int, size: int, repeats: int, tiny: bool) -> None:
+    pipe = build(family, tiny)
     frames = np.random.default_rng(0).integers(0, 255, (t, size, size, 3), dtype=np.uint8)
     ours, base = [], []
     for _ in range(repeats):  # interleaved, so load from other processes hits both alike
         ours += time_ours(pipe, frames, steps)
         base += time_bare(pipe, frames, steps)
     n = sum(p.numel() for n_, p in pipe.denoiser.named_parameters() if ".lora_" not in n_) / 1e9
-    print(f"{family}: {n:.2f} B-parameter denoiser, {t} frames {size}x{size}, CFG (2 branches), "
+    print(f"{family}: {n:.3f} B-parameter denoiser, {t} frames {size}x{size}, CFG (2 branches), "
           f"{len(ours)} steps / {len(base)} forwards timed")
     for label, a, b in (("min", min(ours), min(base)), ("median", statistics.median(ours), statistics.median(base))):
         print(f"  {label}: ours {a:.3f} s/step, bare forward {b:.3f} s/step: overhead {100 * (a - b) / b:+.1f} %")
@@ -178,6 +181,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--frames", type=int, default=1, help="frames (4k+1 for Wan)")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--tiny", action="store_true",
+                        help="toy-size denoisers: the wrapper's share at its very largest (seconds, not minutes)")
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", choices=("modelscope", "wan2.1", "vace"))
@@ -185,7 +190,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     for family in ("modelscope", "wan2.1"):
         if args.only in (None, family):
-            bench_backbone(family, args.steps, args.frames, args.size, args.repeats)
+            bench_backbone(family, args.steps, args.frames, args.size, args.repeats, args.tiny)
     if args.only in (None, "vace"):
         bench_vace(args.steps * 3, 17, 256)
 
