@@ -6,7 +6,8 @@
 
 Stages: frames sampled by timestamp (amg.render.video.iter_frames) -> BlazePose per frame
 (amg.capture.detect) -> identities (amg.capture.track) -> each person placed in camera space
-by a perspective fit, gaps filled, the floor estimated (amg.capture.world) -> SMPL-X joints,
+by a perspective fit, gaps filled (amg.capture.world) -> the camera's turning measured on the
+background and taken out (amg.capture.camera_motion) -> the floor estimated -> SMPL-X joints,
 smoothed without lag -> rotations by the project's IK (amg.motion.ik) -> feet on the floor.
 """
 
@@ -21,7 +22,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-
 
 from amg.errors import AmgError
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from amg.capture.detect import (L_ANKLE, L_EAR, L_HEEL, L_HIP, L_SHOULDER, L_TOE, R_ANKLE, R_EAR, R_HEEL, R_HIP,
-                                R_SHOULDER, R_TOE, Detection)
+from amg.capture.detect import (L_EAR, L_HEEL, L_HIP, L_SHOULDER, L_TOE, R_EAR, R_HEEL, R_HIP, R_SHOULDER, R_TOE,
+                                Detection)
 from amg.motion.motion import SMPLX_JOINT_NAMES
 from amg.motion.skeleton import REST_JOINTS
 
