@@ -117,7 +117,9 @@ def wait_settled(page, selector: str, old: str, quiet_ms: int = 1500) -> str:
 
 def drag_slider(page, elem_id: str, fraction: float) -> None:
     """Drag a slider's thumb the way a user does (pointer down, move, up: Gradio's 'release')."""
-    box = page.locator(f"#{elem_id} input[type=range]").bounding_box()
+    slider = page.locator(f"#{elem_id} input[type=range]")
+    slider.scroll_into_view_if_needed()  # the mouse only reaches what is on screen
+    box = slider.bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] * 0.5, y)
     page.mouse.down()
