@@ -62,14 +62,15 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
             example = gr.Dropdown(list(examples), value=first, label="Example scenes", scale=3,
                                   elem_id="example-scene")
             with gr.Column(scale=2, min_width=200):
-                load_example = gr.Button("Load example", elem_id="load-example")
+                with gr.Row():  # one line: the tabs below stay where they were
+                    load_example = gr.Button("Load example", elem_id="load-example", scale=1)
+                    # the whole scene as animated glTF for Blender: skinned people, floor, the scene camera
+                    export_glb = gr.Button("Export .glb", elem_id="export-glb", min_width=100, scale=1,
+                                           visible=engine.has("export"))
                 with gr.Row():
                     scene_upload = gr.UploadButton("Open scene…", file_types=[".json"], elem_id="scene-upload",
                                                    size="md")
                     save = gr.Button("Save scene", elem_id="save-scene", size="md")
-                    # the whole scene as animated glTF for Blender: skinned people, floor, the scene camera
-                    export_glb = gr.Button("Export .glb", elem_id="export-glb", size="md",
-                                           visible=engine.has("export"))
             saved = gr.File(label="Saved scene", interactive=False, scale=2, height=80, elem_id="scene-file",
                             visible=False)
             exported = gr.File(label="Scene for Blender (.glb)", interactive=False, scale=2, height=80,
@@ -182,7 +183,7 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
             return gr.update(value=str(path), visible=True)
 
         export_glb.click(export_scene_glb, [ctx.client], [exported], api_visibility="private",
-                         concurrency_id="preview", concurrency_limit=config.max_previews)
+                         concurrency_id="export", concurrency_limit=1)  # never queued behind previews
 
         def start(browser_cid):
             s = ctx.session(browser_cid)

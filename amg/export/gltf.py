@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pygltflib as gl
+import trimesh
 from scipy.spatial.transform import Rotation
 
 POINTER = "KHR_animation_pointer"
@@ -126,8 +127,6 @@ def _face_colors(colors: np.ndarray, faces: np.ndarray) -> np.ndarray:
 def _skinned_mesh(doc: gl.GLTF2, blob: _Blob, person: GltfPerson) -> int:
     primitives = []
     for part in person.meshes:
-        import trimesh
-
         normals = trimesh.Trimesh(part.vertices, part.faces, process=False).vertex_normals
         attrs = gl.Attributes(POSITION=blob.floats(part.vertices, gl.VEC3, gl.ARRAY_BUFFER, min_max=True),
                               NORMAL=blob.floats(normals, gl.VEC3, gl.ARRAY_BUFFER))
