@@ -2,6 +2,7 @@
 
     amg eval --video GEN.mp4 --reference REF.mp4 [--prompt TEXT] [--json]
     amg eval --table RUN_DIR [RUN_DIR ...] [--out PREFIX]
+    amg eval --table EXPERIMENT/eval [--out PREFIX]    (synthetic world: scores against the ground truth)
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ def register(sub) -> None:
     what.add_argument("--video", metavar="GEN.mp4", help="the generated video")
     what.add_argument("--table", nargs="+", metavar="RUN_DIR",
                       help="run folders of (generated, reference, prompt) triplets: triplets.jsonl/.csv, or "
-                           "sub-folders with generated.mp4, reference.mp4 (or condition.mp4), prompt.txt")
+                           "sub-folders with generated.mp4, reference.mp4 (or condition.mp4), prompt.txt; or a "
+                           "synthetic-world evaluation folder (EXPERIMENT/eval of `amg experiment`): Motion "
+                           "Fidelity, PSNR, SSIM, placement IoU, background accuracy and motion vs ground truth")
     p.add_argument("--reference", metavar="REF.mp4", help="the reference video whose motion should be followed")
     p.add_argument("--prompt", help="caption for the CLIP score (omit to skip it)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -144,8 +147,36 @@ def _run_pair(args, config) -> int:
     return 0
 
 
+def _run_world_table(args) -> int:
+    """A synthetic-world evaluation folder: scores against the ground truth, table and figure."""
+    from tqdm import tqdm
+
+    from amg.eval.world_table import write_world_results
+
+    if len(args.table) != 1:
+        raise AmgError("--table with a synthetic-world evaluation folder takes that one folder only")
+    with tqdm(desc="amg eval", unit="clip", file=sys.stderr, leave=False) as bar:
+        def progress(done: int, total: int, name: str):
+            bar.total = total
+            bar.set_postfix_str(name)
+            bar.update(done - bar.n)
+
+        markdown, summary, path = write_world_results(args.table[0], args.out, progress=progress)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(markdown, end="")
+        print(f"\nwrote {path} and its .json and .png (condition | variants | ground truth)")
+    return 0
+
+
 def _run_table(args, config) -> int:
     from tqdm import tqdm
+
+    from amg.eval.world_table import is_world_eval
+
+    if len(args.table) >= 1 and is_world_eval(args.table[0]):
+        return _run_world_table(args)
 
     from amg.eval.table import evaluate_runs, summarize, table_csv, table_markdown
     from amg.files import atomic_write_text

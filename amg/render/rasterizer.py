@@ -208,6 +208,12 @@ def _rasterize_on_gl_thread(vertices, faces, colors, c2w, fov_y_deg, width, heig
     return Rasterized(rgb, ids, depth)
 
 
+def run_on_gl_thread(fn, *args):
+    """fn(ctx, *args) on the GL thread with the process's moderngl context: for other render
+    passes (their own programs) sharing this one context. Returns fn's result."""
+    return _GL.thread.submit(lambda: fn(_GL.get().ctx, *args)).result()
+
+
 def _linear_depth(z_buffer: np.ndarray, near: float, far: float) -> np.ndarray:
     """Window-space depth in [0, 1] -> metres along the view axis (inf for the far plane)."""
     ndc = 2.0 * z_buffer - 1.0
