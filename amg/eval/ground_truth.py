@@ -51,7 +51,8 @@ def psnr_ssim(generated: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     """Mean over frames of PSNR (dB) and SSIM (colour, 7x7 window). (T, H, W, 3) uint8 each."""
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-    p = [peak_signal_noise_ratio(t, g, data_range=255) for g, t in zip(generated, truth)]
+    with np.errstate(divide="ignore"):  # identical frames: infinite PSNR, capped at 100 dB below
+        p = [peak_signal_noise_ratio(t, g, data_range=255) for g, t in zip(generated, truth)]
     s = [structural_similarity(t, g, channel_axis=2, data_range=255) for g, t in zip(generated, truth)]
     return float(np.mean(np.minimum(p, 100.0))), float(np.mean(s))
 

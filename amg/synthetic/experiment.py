@@ -44,15 +44,16 @@ class ExperimentConfig:
     train_clips: int = 320
     test_clips: int = 24
     seed: int = 0
-    vae_steps: int = 450
-    vae_batch: int = 16
+    vae_steps: int = 300
+    vae_batch: int = 8
     vae_lr: float = 1e-3
-    base_steps: int = 1300
-    base_batch: int = 4
+    base_steps: int = 600
+    base_batch: int = 2
     base_lr: float = 1e-3
-    adapter_steps: int = 1200
-    adapter_batch: int = 4
+    adapter_steps: int = 500
+    adapter_batch: int = 2
     adapter_lr: float = 1e-3
+    eval_clips: int = 12  # held-out clips generated and scored (of test_clips)
     eval_steps: int = 20
     guidance: float = 4.0
     checkpoint_every: int = 100
@@ -247,7 +248,7 @@ def evaluate(out: Path, config: ExperimentConfig, log=None, write: Callable[[str
     for p in pipes.values():
         p.fuse_adapters()
     clips = []
-    for k, clip in enumerate(test.clips):
+    for k, clip in enumerate(test.clips[:config.eval_clips]):
         truth = load_truth(clip.folder(test.root))
         path = folder / "truth" / f"{clip.id}.npz"
         if not path.is_file():
@@ -270,7 +271,7 @@ def evaluate(out: Path, config: ExperimentConfig, log=None, write: Callable[[str
                 write_mp4(result.frames, target.with_suffix(".mp4"), config.fps)
         clips.append({"id": clip.id, "caption": clip.caption, "info": truth["info"],
                       "camera_moves": truth["info"]["camera"] != "static"})
-        log("eval: generating", k + 1, len(test.clips))
+        log("eval: generating", k + 1, min(len(test.clips), config.eval_clips))
     manifest = {"format": FORMAT, "variants": [{"name": v["name"], "folder": v["folder"]} for v in VARIANTS],
                 "clips": clips, "centroids": centroids, "model": str(model_dir), "adapters": str(adapters_dir),
                 "steps": config.eval_steps, "guidance": config.guidance}
@@ -285,14 +286,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--setting", choices=tuple(SETTINGS), default="full",
                    help="full: the reported run (~1 h on 1-2 CPU threads); smallest: every stage in about a minute")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
-    for name in ("train_clips", "test_clips", "vae_steps", "base_steps", "adapter_steps", "eval_steps"):
+    for name in ("train_clips", "test_clips", "vae_steps", "base_steps", "adapter_steps", "eval_clips", "eval_steps"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=None, help=f"override the setting's {name}")
 
 
 def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
     config = SETTINGS[args.setting]
     overrides = {k: getattr(args, k) for k in ("threads", "train_clips", "test_clips", "vae_steps", "base_steps",
-                                                "adapter_steps", "eval_steps") if getattr(args, k) is not None}
+                                                "adapter_steps", "eval_clips", "eval_steps")
+                 if getattr(args, k) is not None}
     for k, v in overrides.items():
         if v < 1:
             raise AmgError(f"--{k.replace('_', '-')} must be at least 1, got {v}")

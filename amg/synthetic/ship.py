@@ -42,12 +42,16 @@ def ship(out: str | Path, target: str | Path) -> Path:
         shutil.copy2(out / "adapters" / name, tmp / "adapters" / name)
     config = state["config"]
     training = read_adapter_info(out / "adapters").training
+    manifest = out / "eval" / "world_eval.json"
+    centroids = json.loads(manifest.read_text(encoding="utf-8"))["centroids"] if manifest.is_file() else None
     info = {
         "name": "amg-demo",
         "width": config["width"], "height": config["height"], "frames": config["frames"], "fps": config["fps"],
         "steps": config["eval_steps"], "guidance": config["guidance"],
         "made_by": "python -m amg.synthetic.experiment OUT --setting full; python -m amg.synthetic.ship OUT",
         "adapter_steps": training.steps,
+        # Colour statistics per background class on ground-truth clips (amg.eval.ground_truth).
+        "background_centroids": centroids,
         "experiment": {"config": config, "stages": {k: {kk: vv for kk, vv in v.items() if kk != "summary"}
                                                     for k, v in state["stages"].items()},
                        "total_seconds": state.get("total_seconds"),
