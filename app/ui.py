@@ -89,7 +89,7 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
             with gr.Tab("Generate", id="generate"):
                 generate.build()
             with gr.Tab("Advanced", id="advanced"):
-                advanced.build(generate.adapters)
+                advanced.build(generate.adapters, generate.model)
         ApiEndpoints(ctx).build()
 
         tabs = (avatar, motion, camera, generate)

@@ -315,8 +315,30 @@ def test_fill_prompts_from_one_sentence(page):
         "white shirt" in page.input_value("#appearance-prompt textarea")
 
 
+def test_generate_amg_demo_by_default_says_what_it_is(page):
+    """With no other weights on the machine, the shipped amg-demo model is selected: a trained model
+    (no untrained banner), whose videos have its own size (8 frames of 64x64 at 4 fps)."""
+    tab(page, "Generate")
+    assert page.locator("#model-choice input").input_value() == "amg-demo"
+    page.fill("#scene-prompt textarea", "two people talking in a park")
+    page.wait_for_timeout(300)
+    page.click("#generate")
+    page.wait_for_function("() => { const v = document.querySelector('#result-video video'); return v && v.src; }",
+                           timeout=240_000)
+    page.wait_for_function("() => document.querySelector('#result-video video').readyState >= 2", timeout=60_000)
+    state = page.evaluate(VIDEO_STATE_JS, "#result-video video")
+    assert state["error"] is None
+    assert abs(state["duration"] - 8 / 4.0) < 0.2, state
+    assert (state["width"], state["height"]) == (64, 64)
+    ok = page.locator("#weights-ok")
+    assert ok.is_visible() and "small model trained here on synthetic renders" in ok.inner_text()
+    assert page.locator("#untrained-banner").count() == 0 or not page.locator("#untrained-banner").is_visible()
+    shot(page, "generate_amg_demo")
+
+
 def test_generate_tiny_random_plays_16_frames_with_untrained_banner(page):
     tab(page, "Generate")
+    pick_option(page, "model-choice", "tiny-random")
     page.fill("#scene-prompt textarea", "two people talking in a park")
     steps = page.locator("input[aria-label='number input for steps (DDIM)']")
     if steps.count():
@@ -390,6 +412,7 @@ def test_evaluate_the_latest_result(page):
 
 def test_reload_reattaches_running_job_and_cancel_stops_it(page, app, browser):
     tab(page, "Generate")
+    pick_option(page, "model-choice", "tiny-random")  # a 60-step job long enough to cancel
     steps = page.locator("input[aria-label='number input for steps (DDIM)']")
     steps.fill("60")
     steps.press("Enter")

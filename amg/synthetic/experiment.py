@@ -138,7 +138,8 @@ def run_experiment(out: str | Path, config: ExperimentConfig | None = None,
         write(f"[{name}] starting")
         began = time.perf_counter()
         info = fn() or {}
-        seconds = stages.get(name, {}).get("seconds", 0.0) + time.perf_counter() - began
+        # A stage resumed from a checkpoint counts the time its checkpoint records, too.
+        seconds = max(time.perf_counter() - began, float(info.get("seconds", 0.0)))
         stages[name] = {**info, "done": True, "seconds": round(seconds, 1)}
         _save_state(out, state)
         write(f"[{name}] done in {seconds:.0f} s")

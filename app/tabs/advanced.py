@@ -35,9 +35,9 @@ class AdvancedTab:
     def __init__(self, ctx: Ctx):
         self.ctx = ctx
 
-    def build(self, generate_adapters: gr.Textbox | None = None) -> None:
+    def build(self, generate_adapters: gr.Textbox | None = None, generate_model=None) -> None:
         if engine.has("train"):
-            self.build_training(generate_adapters)
+            self.build_training(generate_adapters, generate_model)
         else:
             gr.Markdown(f"**Training unavailable:** {engine.missing('train')}")
         with gr.Accordion("Engine parts in this installation", open=False):
@@ -93,7 +93,7 @@ class AdvancedTab:
                        [self.report], concurrency_id="heavy", concurrency_limit=1)
 
     # ---- training data and fine-tuning ------------------------------------------------------
-    def build_training(self, generate_adapters) -> None:
+    def build_training(self, generate_adapters, generate_model=None) -> None:
         ctx, client = self.ctx, self.ctx.client
         gr.Markdown(TRAINING_HELP)
         with gr.Accordion("Training data: add clips from videos", open=True):
@@ -222,11 +222,16 @@ class AdvancedTab:
         self.train_stop.click(stop_training, [client], [self.train_status], concurrency_limit=None, queue=False,
                               api_visibility="private")
         if generate_adapters is not None:
+            targets = [generate_adapters] + ([generate_model] if generate_model is not None else [])
+
             def use(cid):
                 job = ctx.jobs.get(ctx.session(cid).train_job_id)
-                return job.result["adapters"] if job is not None and job.result else gr.skip()
+                if job is None or not job.result:
+                    return [gr.skip()] * len(targets)
+                # adapters fit only the base they were trained on: select that base too
+                return [job.result["adapters"], job.result["settings"]["model"]][:len(targets)]
 
-            self.use.click(use, [client], [generate_adapters], api_visibility="private")
+            self.use.click(use, [client], targets, api_visibility="private")
 
     def watch_training(self, cid):
         """Follow the session's fine-tune until it ends (also on page load, to re-attach)."""

@@ -1,0 +1,107 @@
+"""amg-demo, the model trained here on the synthetic world and shipped in presets/models/amg-demo:
+it follows its avatar condition (the base without adapters does not), the caption still picks
+the background, and the CLI and the weights status say what it is."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from amg.model import demo
+
+pytestmark = pytest.mark.skipif(not demo.available(), reason=f"amg-demo weights not found in {demo.demo_dir()}")
+
+STEPS = 10
+CAPTION = "a man in a red shirt and blue jeans on a sunny beach"
+
+
+def _scene(x: float, motion: str, heading: float, background_words: str = "on a sunny beach"):
+    from amg.scene import AvatarSpec, CameraRef, MotionRef, Person, Placement, RenderSettings, Scene
+
+    size = demo.native_size(demo.DEMO_MODEL)
+    return Scene(people=[Person(id="p", avatar=AvatarSpec(prompt="a man in a red shirt and blue jeans"),
+                                motion=MotionRef(source=motion), placement=Placement(x=x, heading=heading))],
+                 camera=CameraRef(preset="static", params={"distance": 4.0, "elevation": 8.0, "fov": 42.0}),
+                 prompt=f"a man in a red shirt and blue jeans {background_words}", render=RenderSettings(**size))
+
+
+@pytest.fixture(scope="module")
+def pipes():
+    from amg.model import load_pipeline
+    from amg.model.pipeline import AMGPipeline
+
+    amg = load_pipeline(demo.DEMO_MODEL, device="cpu")
+    base = AMGPipeline.from_pretrained(str(demo.demo_dir()), device="cpu")  # zero-init adapters: the frozen base
+    return amg, base
+
+
+@pytest.fixture(scope="module")
+def two_clips():
+    """Two avatar videos in the same place and light: a man jumping on the left, one walking on the right."""
+    from amg.synthetic.data import render_clip, render_plate
+    from amg.synthetic.world import SceneInfo
+
+    clips = []
+    for x, motion, heading in ((-0.9, "jump_arms_up", 20.0), (0.9, "walk", -70.0)):
+        scene = _scene(x, motion, heading)
+        info = SceneInfo("beach", "static", {}, False, 1, [motion], "test")
+        clips.append((render_clip(scene, info), render_plate(scene, "beach")))
+    return clips
+
+
+def _generate(pipe, condition, prompt=CAPTION, seed=0):
+    import torch
+
+    return pipe(prompt=prompt, condition=condition, num_inference_steps=STEPS,
+                guidance_scale=float(demo.info()["guidance"]), generator=torch.Generator().manual_seed(seed)).frames
+
+
+def test_status_says_what_it_is_and_never_untrained(pipes):
+    status = pipes[0].weights_status
+    assert status.trained and status.base == "amg-demo"
+    assert "synthetic" in status.message and "UNTRAINED" not in status.message.upper()
+    assert "real base model" in status.message
+    assert demo.default_model() == "amg-demo"  # no real base weights on this machine (tests run offline)
+
+
+def test_follows_its_own_condition_and_the_base_does_not(pipes, two_clips):
+    from amg.eval.ground_truth import motion_fidelity, placement_iou
+
+    def margins(pipe):
+        outs = [_generate(pipe, clip.condition) for clip, _ in two_clips]
+        iou = [[placement_iou(out, plate, clip.masks) for clip, plate in two_clips] for out in outs]
+        mf = [[motion_fidelity(out, clip.condition, clip.masks) or 0.0 for clip, _ in two_clips] for out in outs]
+        return outs, iou, mf
+
+    outs, iou, mf = margins(pipes[0])
+    for i in range(2):  # each output is closer to its own condition than to the other one
+        assert iou[i][i] - iou[i][1 - i] > 0.2, iou
+        assert mf[i][i] - mf[i][1 - i] > 10, mf
+    base_outs, base_iou, _ = margins(pipes[1])
+    # the frozen base ignores the avatars: the same caption and seed give the same video
+    assert np.abs(base_outs[0].astype(int) - base_outs[1].astype(int)).max() == 0
+    assert abs(base_iou[0][0] - base_iou[0][1]) < 0.1 + abs(iou[0][0] - iou[0][1]) / 2
+
+
+def test_caption_still_picks_the_background(pipes, two_clips):
+    from amg.eval.ground_truth import classify_background
+
+    clip = two_clips[0][0]
+    centroids = demo.info()["background_centroids"]
+    for words, name in (("on a sunny beach", "beach"), ("in a green park", "park"), ("on a dark night", "night")):
+        out = _generate(pipes[0], clip.condition, prompt=f"a man in a red shirt and blue jeans {words}")
+        assert classify_background(out, clip.masks, centroids) == name, words
+
+
+def test_cli_generates_any_scene_at_the_models_own_size(tmp_path, capsys):
+    from amg.cli import main
+    from amg.render.video import read_video
+
+    out = tmp_path / "v.mp4"
+    assert main(["generate", "presets/scenes/two_people.json", "-o", str(out), "--model", "amg-demo",
+                 "--steps", "2", "--side-by-side"]) == 0
+    text = capsys.readouterr().out
+    assert "amg-demo: a small model trained here on synthetic renders" in text and "WARNING" not in text
+    frames, fps = read_video(out)
+    size = demo.native_size("amg-demo")
+    assert frames.shape == (size["frames"], size["height"], size["width"], 3) and fps == size["fps"]
