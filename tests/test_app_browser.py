@@ -136,6 +136,17 @@ def frame_difference(a, b) -> float:
     return sum(abs(x - y) for x, y in zip(a, b)) / max(len(a), 1)
 
 
+def generate_and_play(page) -> dict:
+    """Press Generate, wait for the result to play; its video state (no error)."""
+    page.click("#generate")
+    page.wait_for_function("() => { const v = document.querySelector('#result-video video'); return v && v.src; }",
+                           timeout=240_000)
+    page.wait_for_function("() => document.querySelector('#result-video video').readyState >= 2", timeout=60_000)
+    state = page.evaluate(VIDEO_STATE_JS, "#result-video video")
+    assert state["error"] is None
+    return state
+
+
 # ---- tests, in the order a user works ----------------------------------------------------
 def test_page_loads_with_nothing_leaving_this_machine(page, outside_requests):
     tab(page, "Camera")
@@ -318,16 +329,15 @@ def test_fill_prompts_from_one_sentence(page):
 def test_generate_amg_demo_by_default_says_what_it_is(page):
     """With no other weights on the machine, the shipped amg-demo model is selected: a trained model
     (no untrained banner), whose videos have its own size (8 frames of 64x64 at 4 fps)."""
+    from amg.model import demo
+
+    if not demo.available():
+        pytest.skip(f"amg-demo weights not found in {demo.demo_dir()}")
     tab(page, "Generate")
     assert page.locator("#model-choice input").input_value() == "amg-demo"
     page.fill("#scene-prompt textarea", "two people talking in a park")
     page.wait_for_timeout(300)
-    page.click("#generate")
-    page.wait_for_function("() => { const v = document.querySelector('#result-video video'); return v && v.src; }",
-                           timeout=240_000)
-    page.wait_for_function("() => document.querySelector('#result-video video').readyState >= 2", timeout=60_000)
-    state = page.evaluate(VIDEO_STATE_JS, "#result-video video")
-    assert state["error"] is None
+    state = generate_and_play(page)
     assert abs(state["duration"] - 8 / 4.0) < 0.2, state
     assert (state["width"], state["height"]) == (64, 64)
     ok = page.locator("#weights-ok")
@@ -347,12 +357,7 @@ def test_generate_tiny_random_plays_16_frames_with_untrained_banner(page):
     else:
         drag_slider(page, "steps", 0.0)
     page.wait_for_timeout(300)
-    page.click("#generate")
-    page.wait_for_function("() => { const v = document.querySelector('#result-video video'); return v && v.src; }",
-                           timeout=240_000)
-    page.wait_for_function("() => document.querySelector('#result-video video').readyState >= 2", timeout=60_000)
-    state = page.evaluate(VIDEO_STATE_JS, "#result-video video")
-    assert state["error"] is None
+    state = generate_and_play(page)
     assert state["readyState"] >= 2
     assert abs(state["duration"] - 16 / 8.0) < 0.2, state  # 16 frames at 8 fps
     assert (state["width"], state["height"]) == (256, 256)

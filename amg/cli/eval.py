@@ -147,6 +147,16 @@ def _run_pair(args, config) -> int:
     return 0
 
 
+def _bar_progress(bar):
+    """progress(done, total, name) that moves a tqdm bar."""
+    def progress(done: int, total: int, name: str):
+        bar.total = total
+        bar.set_postfix_str(name)
+        bar.update(done - bar.n)
+
+    return progress
+
+
 def _run_world_table(args) -> int:
     """A synthetic-world evaluation folder: scores against the ground truth, table and figure."""
     from tqdm import tqdm
@@ -156,12 +166,7 @@ def _run_world_table(args) -> int:
     if len(args.table) != 1:
         raise AmgError("--table with a synthetic-world evaluation folder takes that one folder only")
     with tqdm(desc="amg eval", unit="clip", file=sys.stderr, leave=False) as bar:
-        def progress(done: int, total: int, name: str):
-            bar.total = total
-            bar.set_postfix_str(name)
-            bar.update(done - bar.n)
-
-        markdown, summary, path = write_world_results(args.table[0], args.out, progress=progress)
+        markdown, summary, path = write_world_results(args.table[0], args.out, progress=_bar_progress(bar))
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -184,12 +189,7 @@ def _run_table(args, config) -> int:
     if args.reference or args.mask or args.tracks_png:
         raise AmgError("--table takes its references from the run folders: drop --reference/--mask/--tracks-png")
     with tqdm(desc="amg eval", unit="pair", file=sys.stderr, leave=False) as bar:
-        def progress(done: int, total: int, name: str):
-            bar.total = total
-            bar.set_postfix_str(name)
-            bar.update(done - bar.n)
-
-        scores = evaluate_runs(args.table, config, progress=progress)
+        scores = evaluate_runs(args.table, config, progress=_bar_progress(bar))
     summary = summarize(scores)
     markdown, csv_text = table_markdown(summary), table_csv(scores, summary)
     prefix = Path(args.out) if args.out else Path(args.table[0]) / "eval_table"
