@@ -52,7 +52,7 @@ class ExperimentConfig:
     base_lr: float = 1e-3
     adapter_steps: int = 500
     adapter_batch: int = 2
-    adapter_lr: float = 1e-3
+    adapter_lr: float = 3e-3
     eval_clips: int = 12  # held-out clips generated and scored (of test_clips)
     eval_steps: int = 20
     guidance: float = 4.0
