@@ -127,8 +127,15 @@ class Plan:
 
 def plan(scene: Scene | None, settings: GenerateSettings, source: str = "scene") -> Plan:
     """Frames, size and fps of a generation, fitted to / checked against the route's rule."""
+    from amg.model import demo
+
     route = settings.check()
     rule = SIZE_RULES[route]
+    native = demo.native_size(settings.model)
+    if native:  # amg-demo makes videos of one size only: the condition is rendered at that size
+        note = (f"{settings.model} makes videos of its own size only: {native['frames']} frames "
+                f"{native['width']}x{native['height']} at {native['fps']:g} fps")
+        return Plan(route, native["frames"], native["width"], native["height"], native["fps"], [note])
     r = scene.render if scene is not None else None
     frames = settings.frames or (r.frames if r else rule.frames)
     width, height = settings.width or (r.width if r else rule.width), settings.height or (r.height if r else rule.height)
@@ -194,6 +201,9 @@ def generate(source: Scene | str | os.PathLike, settings: GenerateSettings, outp
     from amg.model.pipeline import check_settings
 
     family = settings.check()
+    from amg.model import demo
+
+    native = demo.native_size(settings.model)  # amg-demo: videos of its own size only
     # steps 0 is refused here (None = the route's default); the pipeline checks the rest again
     check_settings(prompt, negative or None, settings.steps if settings.steps is not None else 1,
                    settings.guidance if settings.guidance is not None else 1.0, settings.avatar_guidance, family=family)
@@ -223,13 +233,16 @@ def generate(source: Scene | str | os.PathLike, settings: GenerateSettings, outp
         from amg.render.video import read_video
 
         condition, fps = read_video(video_in)
-        fps = settings.fps or fps or SIZE_RULES[family].fps
+        fps = (native or {}).get("fps") or settings.fps or fps or SIZE_RULES[family].fps
     if cancelled():
         from amg.model.pipeline import GenerationCancelled
 
         raise GenerationCancelled("generation cancelled")
 
     generator = torch.Generator(device="cpu").manual_seed(settings.seed)
+    guidance = settings.guidance
+    if guidance is None and native:
+        guidance = float(demo.info().get("guidance", 9.0))  # amg-demo was trained and measured at its own scale
     if family == "wan2.1-vace":
         out = pipe(prompt=prompt, control=condition, negative_prompt=negative or None,
                    reference_images=references, conditioning_scale=settings.control_strength,
@@ -237,11 +250,9 @@ def generate(source: Scene | str | os.PathLike, settings: GenerateSettings, outp
                    callback=report, should_cancel=should_cancel)
     else:
         out = pipe(prompt=prompt, condition=condition, negative_prompt=negative or None,
-                   num_inference_steps=settings.steps, guidance_scale=settings.guidance,
+                   num_inference_steps=settings.steps, guidance_scale=guidance,
                    avatar_guidance_scale=settings.avatar_guidance, generator=generator,
-                   num_frames=settings.frames if scene is None else None,
-                   height=settings.height if scene is None else None, width=settings.width if scene is None else None,
-                   resample_condition=settings.resample_condition, callback=report, should_cancel=should_cancel)
+                   **_condition_size(scene, settings, native), callback=report, should_cancel=should_cancel)
 
     metadata = {"title": prompt[:200], **status.metadata()}
     stem = output.with_suffix("")
@@ -276,6 +287,18 @@ def generate(source: Scene | str | os.PathLike, settings: GenerateSettings, outp
     result.result = Path(f"{stem}.json")
     atomic_write_text(result.result, json.dumps(result.to_dict(), indent=2, default=str) + "\n")
     return result
+
+
+def _condition_size(scene: Scene | None, settings: GenerateSettings, native: dict | None) -> dict:
+    """Size arguments of the AMG pipeline: a scene's condition is rendered at the right size already;
+    a condition video is checked against the asked size, or fitted to amg-demo's own."""
+    if scene is not None:
+        return dict(num_frames=None, height=None, width=None, resample_condition=settings.resample_condition)
+    if native:
+        return dict(num_frames=native["frames"], height=native["height"], width=native["width"],
+                    resample_condition=True)
+    return dict(num_frames=settings.frames, height=settings.height, width=settings.width,
+                resample_condition=settings.resample_condition)
 
 
 def _scene_condition(scene: Scene, settings: GenerateSettings, family: str, p: Plan, say):

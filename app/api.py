@@ -30,8 +30,10 @@ def offered_models(config) -> tuple[str, ...]:
     if not engine.has("model"):
         return ("tiny-random",)
     from amg.model import registered_models
+    from amg.model.demo import default_model
 
-    return tuple(registered_models())
+    first = default_model()  # the default: the real base when here, else the shipped amg-demo
+    return (first,) + tuple(name for name in registered_models() if name != first)
 
 
 class ApiEndpoints:

@@ -38,9 +38,11 @@ def expected_status(model: str, adapters: str | None):
     """The weights status a generation with these settings will report, without loading them."""
     if not engine.has("model"):
         return None
-    from amg.model import WeightsStatus, resolve_model
+    from amg.model import WeightsStatus, demo, resolve_model
 
     ref = resolve_model(model)
+    if demo.is_demo(model) and not adapters and demo.available():
+        adapters = str(demo.default_adapters(model, None))  # amg-demo brings its own adapters
     steps = 0
     if adapters and ref.family != "wan2.1-vace":
         from amg.model.adapters import read_adapter_info

@@ -25,8 +25,10 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="output .mp4 (OUTPUT_STEM.condition.mp4 and .json beside it)")
     p.add_argument("--prompt", help="text prompt (default: the scene's prompt)")
     p.add_argument("--negative", help="negative prompt (default: the scene's negative prompt)")
-    p.add_argument("--model", default="modelscope",
-                   help="modelscope (default; the paper's), wan2.1-t2v-1.3b, wan2.1-t2v-14b, wan2.1-vace-1.3b, "
+    p.add_argument("--model", default=None,
+                   help="amg-demo (the small model trained here on synthetic renders; the default when the "
+                        "paper's base weights are not on this machine), modelscope (the paper's; the default when "
+                        "its weights are here), wan2.1-t2v-1.3b, wan2.1-t2v-14b, wan2.1-vace-1.3b, "
                         "wan2.1-vace-14b, a hub id or local diffusers folder of those families, or a random test "
                         "model: tiny-random, wan-tiny-random, vace-tiny-random")
     p.add_argument("--adapters", help="folder of trained AMG adapters (modelscope and wan2.1 routes)")
@@ -73,8 +75,10 @@ def run(args) -> int:
         raise AmgError(f"input {args.input!r}: expected a scene .json or a condition video ({', '.join(VIDEO_SUFFIXES)})")
     elif args.prompt is None:
         raise AmgError(f"{args.input}: a condition video has no prompt of its own; pass --prompt")
+    from amg.model.demo import default_model
+
     settings = GenerateSettings(
-        model=args.model, adapters=args.adapters, control=args.control, control_strength=args.control_strength,
+        model=args.model or default_model(), adapters=args.adapters, control=args.control, control_strength=args.control_strength,
         references=not args.no_references, steps=args.steps, guidance=args.guidance,
         avatar_guidance=args.avatar_guidance, seed=args.seed, prompt=args.prompt, negative_prompt=args.negative,
         frames=args.frames, width=args.width, height=args.height, fps=args.fps,

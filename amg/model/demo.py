@@ -43,16 +43,17 @@ def available() -> bool:
     return (d / "model_index.json").is_file() and (d / "adapters").is_dir()
 
 
-def resolve(model: str, adapters: str | os.PathLike | None) -> tuple[str, str | os.PathLike | None]:
-    """For `amg-demo`: its base folder and (unless other adapters are given) its adapters."""
+def default_adapters(model: str, adapters: str | os.PathLike | None) -> str | os.PathLike | None:
+    """For `amg-demo`: its own adapters unless others are given (the name itself is registered in
+    amg.model.registry); for any other model, `adapters` unchanged."""
     from amg.errors import AmgError
 
     if not is_demo(model):
-        return model, adapters
+        return adapters
     if not available():
         raise AmgError(f"model 'amg-demo': its weights are missing from {demo_dir()} (they ship with the repository; "
                        "remake them with `python -m amg.synthetic.experiment OUT` and `python -m amg.synthetic.ship OUT`)")
-    return str(demo_dir()), adapters if adapters is not None else demo_dir() / "adapters"
+    return adapters if adapters is not None else demo_dir() / "adapters"
 
 
 @lru_cache(maxsize=1)
@@ -82,10 +83,10 @@ def hub_weights_cached(repo_id: str) -> bool:
 
 
 def default_model() -> str:
-    """The model to offer first: the real base when its weights are on this machine, else amg-demo
-    (when shipped), else the random tiny model."""
+    """The model to offer first: the paper's base (`modelscope`) when its weights are on this machine,
+    else amg-demo (when shipped), else the random tiny model."""
     from amg.model.configs import DEFAULT_MODEL, TINY_RANDOM
 
     if hub_weights_cached(DEFAULT_MODEL):
-        return DEFAULT_MODEL
+        return "modelscope"
     return DEMO_MODEL if available() else TINY_RANDOM

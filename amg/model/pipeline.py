@@ -37,6 +37,7 @@ from diffusers.video_processor import VideoProcessor
 from amg.errors import AmgError, Cancelled
 from amg.progress import Progress
 from amg.model import adapters as adapter_files
+from amg.model import demo
 from amg.model.backbone import Backbone, architecture_hash, backbone_class
 from amg.model.condition import load_condition
 from amg.model.configs import AdapterConfig, TrainingRecord
@@ -95,6 +96,8 @@ class WeightsStatus:
             return f"pretrained VACE control model {self.base}: follows the control video, no adapters needed"
         how = (f"real results need the base weights ({get}) and AMG adapters trained on avatar/video pairs "
                "(an adapters folder)")
+        if demo.is_demo(self.base) and self.trained:
+            return f"{demo.DESCRIPTION} ({self.adapter_steps} adapter training steps)"
         if self.random_base:
             return (f"UNTRAINED WEIGHTS: '{self.base}' is random (for testing the flow): the video is noise, "
                     f"not a generation; {how}")
@@ -195,6 +198,7 @@ class AMGPipeline(DiffusionPipeline):
         written by `save_pretrained` loads alone: its adapters, on the base they record.
         """
         model = str(model)
+        adapters = demo.default_adapters(model, adapters)  # amg-demo brings its own adapters
         if adapters is None and (Path(model) / adapter_files.CONFIG_FILE).is_file():
             adapters = model  # a saved AMG pipeline
             if not (Path(model) / "model_index.json").is_file():

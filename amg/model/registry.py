@@ -72,6 +72,10 @@ for _name, _family, _source, _random, _what in (
 ):
     register_model(_name, _family, _source, _random, _what)
 
+from amg.model import demo as _demo  # noqa: E402 - the project's own trained model, shipped in presets/
+
+register_model(_demo.DEMO_MODEL, "modelscope", str(_demo.demo_dir()), None, _demo.DESCRIPTION)
+
 
 def registered_models() -> dict[str, ModelRef]:
     return dict(_MODELS)

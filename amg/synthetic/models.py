@@ -53,8 +53,9 @@ def new_base(seed: int = 0) -> BaseComponents:
         unet = UNet3DWithPeft(**DEMO_UNET)
         vae = AutoencoderKL(**DEMO_VAE)
         text_encoder = CLIPTextModel(CLIPTextConfig(**DEMO_TEXT_ENCODER))
-    return BaseComponents(name="amg-demo (training)", unet=unet, vae=vae, text_encoder=text_encoder,
-                          tokenizer=clip_tokenizer(), scheduler=DDIMScheduler(**configs.MODELSCOPE_SCHEDULER),
+    return BaseComponents(name="amg-demo (training)", family="modelscope",
+                          parts=dict(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=clip_tokenizer(),
+                                     scheduler=DDIMScheduler(**configs.MODELSCOPE_SCHEDULER)),
                           random_weights=True)
 
 
@@ -114,7 +115,7 @@ def _run_stage(folder: Path, steps: int, modules: dict[str, torch.nn.Module], pa
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        losses.append(round(float(loss), 6))
+        losses.append(round(float(loss.detach()), 6))
         step += 1
         if progress is not None:
             progress(stage, step, steps, losses[-1])
@@ -191,7 +192,7 @@ def save_demo_base(base: BaseComponents, directory: Path, half: bool = False) ->
     if half:
         import copy
 
-        base = copy.copy(base)
-        base.unet, base.vae, base.text_encoder = (copy.deepcopy(m).half() for m in (base.unet, base.vae,
-                                                                                      base.text_encoder))
+        parts = {k: copy.deepcopy(v).half() if k in ("unet", "vae", "text_encoder") else v
+                 for k, v in base.parts.items()}
+        base = BaseComponents(name=base.name, family=base.family, parts=parts, random_weights=base.random_weights)
     return save_base(base, directory)

@@ -37,11 +37,8 @@ def ship(out: str | Path, target: str | Path) -> Path:
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     save_demo_base(base, tmp, half=True)
-    (tmp / "adapters").mkdir()
-    for name in ("amg_adapters.json", "amg_adapters.safetensors"):
-        shutil.copy2(out / "adapters" / name, tmp / "adapters" / name)
+    training = _resave_adapters(out / "adapters", tmp)
     config = state["config"]
-    training = read_adapter_info(out / "adapters").training
     manifest = out / "eval" / "world_eval.json"
     centroids = json.loads(manifest.read_text(encoding="utf-8"))["centroids"] if manifest.is_file() else None
     info = {
@@ -62,6 +59,21 @@ def ship(out: str | Path, target: str | Path) -> Path:
         shutil.rmtree(target)
     tmp.rename(target)
     return target
+
+
+def _resave_adapters(source: Path, base_dir: Path):
+    """The trained adapters, written by this code's own `save_adapters` onto the shipped base: the
+    file records `amg-demo` as its base (and this version's architecture hash and format)."""
+    from amg.model.adapters import read_adapter_info, read_adapter_tensors
+    from amg.model.pipeline import AMGPipeline
+    from amg.model.unet import load_adapter_state_dict
+
+    info = read_adapter_info(source)
+    pipe = AMGPipeline.from_pretrained(str(base_dir), device="cpu", adapter_config=info.adapter)
+    load_adapter_state_dict(pipe.denoiser, read_adapter_tensors(source))
+    pipe.base_model_name = "amg-demo"
+    pipe.save_adapters(base_dir / "adapters", training=info.training)
+    return info.training
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,11 +15,37 @@ from app.session import Session
 
 #: The three routes: label, the models offered (test model first), and what the route needs in words.
 ROUTES = {
-    "modelscope": ("AMG on ModelScopeT2V (the paper)", ["tiny-random", "modelscope", "modelscope-random"]),
+    "modelscope": ("AMG on ModelScopeT2V (the paper)", ["amg-demo", "tiny-random", "modelscope", "modelscope-random"]),
     "wan2.1": ("AMG on Wan2.1 T2V", ["wan-tiny-random", "wan2.1-t2v-1.3b", "wan2.1-t2v-14b"]),
     "wan2.1-vace": ("Wan VACE control: no training", ["vace-tiny-random", "wan2.1-vace-1.3b", "wan2.1-vace-14b"]),
 }
 MODEL_CHOICES = [m for _, models in ROUTES.values() for m in models]
+
+
+def default_model() -> str:
+    """The model selected first: the paper's base when its weights are here, else the shipped
+    amg-demo (a small model trained here on synthetic renders), else the tiny random model."""
+    if not engine.has("model"):
+        return "tiny-random"
+    from amg.model.demo import default_model as engine_default
+
+    return engine_default()
+
+
+def model_guidance(model: str) -> float:
+    """The text guidance a model is meant to run at: amg-demo's own, else its route's default."""
+    if not engine.has("model"):
+        return 9.0
+    from amg.model import demo, resolve_model
+    from amg.model.backbone import backbone_class
+
+    if demo.is_demo(model):
+        return float(demo.info().get("guidance", 9.0))
+    try:
+        family = resolve_model(model).family
+    except AmgError:
+        return 9.0
+    return 5.0 if family == "wan2.1-vace" else float(backbone_class(family).default_guidance)
 HISTORY_COLUMNS = ["#", "finished", "prompt", "seed", "steps", "weights", "seconds"]
 POLL_S = 0.4
 
@@ -67,7 +93,8 @@ class GenerateTab:
                 self.route_note = gr.Markdown(self._route_note("modelscope"), elem_id="route-note")
                 with gr.Row():
                     self.steps = gr.Slider(1, 100, value=20, step=1, label="steps (DDIM)", elem_id="steps")
-                    self.guidance = gr.Slider(1.0, 20.0, value=9.0, step=0.5, label="text guidance")
+                    self.guidance = gr.Slider(1.0, 20.0, value=model_guidance(default_model()), step=0.5,
+                                              label="text guidance")
                 with gr.Row(visible=False) as self.control_row:
                     self.control = gr.Radio([("pose skeleton over depth", "pose+depth"), ("pose skeleton", "pose"),
                                              ("depth", "depth")], value="pose+depth", label="control pass",
@@ -88,7 +115,7 @@ class GenerateTab:
                     self.seed = gr.Number(value=0, precision=0, label="seed", minimum=0, maximum=2**31 - 1)
                     self.random_seed = gr.Checkbox(label="random seed", value=False)
                 with gr.Row():
-                    self.model = gr.Dropdown(ROUTES["modelscope"][1], value="tiny-random", allow_custom_value=True,
+                    self.model = gr.Dropdown(ROUTES["modelscope"][1], value=default_model(), allow_custom_value=True,
                                              label="model (a name, hub id or local folder of this route's family)",
                                              elem_id="model-choice", scale=2)
                     self.adapters = gr.Textbox(label="AMG adapters folder (optional)", scale=2, max_lines=1,
@@ -117,7 +144,7 @@ class GenerateTab:
         return [self.prompt, self.negative, self.banner]
 
     def values(self, s: Session) -> list:
-        return [s.scene.prompt, s.scene.negative_prompt, banner_html(self._expected("tiny-random", ""))]
+        return [s.scene.prompt, s.scene.negative_prompt, banner_html(self._expected(default_model(), ""))]
 
     @staticmethod
     def _route_note(route: str) -> str:
@@ -193,7 +220,12 @@ class GenerateTab:
         def show_banner(model, adapters):
             return banner_html(self._expected((model or "").strip(), (adapters or "").strip()))
 
-        self.model.change(show_banner, [self.model, self.adapters], [self.banner], show_progress="hidden")
+        def pick_model(model, adapters):
+            """The banner, and the guidance the model was made for (amg-demo's own; the route's otherwise)."""
+            return show_banner(model, adapters), gr.update(value=model_guidance((model or "").strip()))
+
+        self.model.change(pick_model, [self.model, self.adapters], [self.banner, self.guidance],
+                          show_progress="hidden")
 
         @user_errors
         def pick_route(route, adapters):
