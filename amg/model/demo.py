@@ -1,11 +1,11 @@
-"""`amg-demo`: the small AMG model this project trained itself, shipped in the repository.
+"""`amg-demo`: the small AMG model this project trains itself, to ship in the repository.
 
 A ModelScope-architecture base (UNet3D, VAE, CLIP text encoder at toy width) trained as a
 text-to-video model on the synthetic world's "real" renders, frozen, plus AMG adapters
 (zero-init condition conv + LoRA rank 4) trained on (avatar video, real video, caption)
-triplets: `python -m amg.synthetic.experiment` made it, `python -m amg.synthetic.ship`
-copied it here. It shows that the method works: its videos follow the avatars' placement
-and motion, and the caption's background (beach, park, street, studio, night). It is not
+triplets: `python -m amg.synthetic.experiment` makes it, `python -m amg.synthetic.ship`
+copies it here. Ship it only when its measured results (docs/synthetic) show that its videos
+follow the avatars; until then the folder is absent and `amg-demo` says so. It is not
 photoreal; real results need the real base model and adapters trained on real footage.
 
     presets/models/amg-demo/   model_index.json, unet/, vae/, text_encoder/, tokenizer/,
@@ -23,9 +23,10 @@ from pathlib import Path
 DEMO_MODEL = "amg-demo"
 INFO_FILE = "amg_demo.json"
 DESCRIPTION = ("amg-demo: a small model trained here on synthetic renders (lit avatars in front of beach, park, "
-               "street, studio and night backgrounds), showing that AMG's method works: the video follows the "
-               "avatars and the caption's background. It is not photoreal: real results need a real base model "
-               f"(--model ali-vilab/text-to-video-ms-1.7b) and AMG adapters trained on real footage (--adapters DIR)")
+               "street, studio and night backgrounds) with AMG's recipe, to show what the method learns (its "
+               "measured results: docs/synthetic/results.md). It is not photoreal: real results need a real base "
+               "model (the paper's ModelScopeT2V, ali-vilab/text-to-video-ms-1.7b, or Wan2.1) and AMG adapters "
+               "trained on real footage")
 
 
 def demo_dir() -> Path:
