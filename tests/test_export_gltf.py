@@ -149,6 +149,27 @@ def test_gltf_text_form_embeds_its_data(tmp_path):
     assert doc["buffers"][0]["uri"].startswith("data:application/octet-stream;base64,")
 
 
+def test_a_gaussian_splat_person_exports_as_the_mesh_of_the_same_body(tmp_path):
+    """glTF has no splats: a splat person comes out as the mesh avatar of the same words, at the
+    joints the renderer poses the splat with (it used to fail: a splat avatar has no skin)."""
+    from amg.export import export_scene
+    from amg.render import render_scene
+    from amg.scene import Scene
+
+    data = json.loads((PRESETS_DIR / "scenes" / "one_person.json").read_text())
+    data["people"][0]["avatar"]["style"] = "gaussians"
+    data["render"].update(frames=2, width=64, height=64)
+    scene = Scene.model_validate(data)
+    export_scene(scene, tmp_path / "splat.glb")
+    g = GltfScene(tmp_path / "splat.glb")
+    assert len(g.doc.skins) == 1
+    rendered = render_scene(scene)  # the splat person's own joints
+    joint_nodes = g.doc.nodes[g.node_named(scene.people[0].id)].extras["smplx_joint_nodes"]
+    for t in range(2):
+        joints = np.stack([g.world(n, t / scene.render.fps)[:3, 3] for n in joint_nodes])
+        assert np.linalg.norm(joints - rendered.joints[0, t], axis=1).max() < 0.01
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (for the Khronos glTF validator)")
 def test_khronos_validator_finds_no_errors(exported, tmp_path):
     """Runs the npm `gltf-validator` (set AMG_GLTF_VALIDATOR to its module folder)."""

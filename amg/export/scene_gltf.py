@@ -36,7 +36,7 @@ def _people(scene: Scene, frames: int, fps: float) -> list[GltfPerson]:
     from amg.render import scene_avatars
 
     out = []
-    for person, avatar in zip(scene.people, scene_avatars(scene)):
+    for person, avatar in zip(scene.people, scene_avatars(_as_meshes(scene))):
         skinned = avatar.skin(scene_motion(person, scene, frames, fps))
         sk, app = skinned.skeleton, avatar.appearance
         names = {tuple(np.round(np.asarray(getattr(app, r), np.float64), 6).tolist()): r
@@ -45,6 +45,14 @@ def _people(scene: Scene, frames: int, fps: float) -> list[GltfPerson]:
                   for p in skinned.parts]
         out.append(GltfPerson(person.id, sk.names, sk.parents, sk.bind, sk.poses, meshes, sk.joint_bones, names))
     return out
+
+
+def _as_meshes(scene: Scene) -> Scene:
+    """glTF 2.0 has no gaussian splats: a splat person is exported as the mesh avatar of the same
+    words and body (its skeleton and motion are the splat's)."""
+    people = [p.model_copy(update={"avatar": p.avatar.model_copy(update={"style": "mesh", "gaussians": None})})
+              for p in scene.people]
+    return scene.model_copy(update={"people": people})
 
 
 def export_scene(
@@ -58,7 +66,8 @@ def export_scene(
     """Write `scene` as an animated glTF 2.0 file (.glb binary, or .gltf with the data embedded),
     or as .fbx converted by Blender when it is installed (amg.export.fbx).
 
-    Every person is a skinned mesh on its body's skeleton with one rotation channel per bone
+    Every person is a skinned mesh on its body's skeleton (a gaussian-splat person: the mesh avatar of
+    the same words) with one rotation channel per bone
     (and the root's translation), materials per garment colour; the floor is a quad on
     y = 0 under the people; the scene camera is a camera node with its animated pose and
     field of view. One animation sample per frame at the scene's fps (or the overrides).
