@@ -264,25 +264,6 @@ def test_corrupt_scene_file_keeps_the_scene(page, tmp_path):
     page.wait_for_selector("#scene-file a[href*='.json']", state="attached", timeout=30_000)
 
 
-def test_export_the_scene_as_animated_glb(page, app, tmp_path):
-    """The scene bar's "Export .glb": an animated glTF of the session's scene, downloadable."""
-    import re
-
-    import pygltflib
-
-    tab(page, "Camera")
-    page.wait_for_selector("#preview-video video", timeout=120_000)  # the page's session is up (run alone too)
-    page.click("#export-glb")
-    link = page.wait_for_selector("#scene-glb a[href*='.glb']", state="attached", timeout=120_000)
-    shot(page, "export_glb")
-    data = page.request.get(link.get_attribute("href")).body()
-    (tmp_path / "scene.glb").write_bytes(data)
-    doc = pygltflib.GLTF2().load(str(tmp_path / "scene.glb"))
-    assert len(doc.cameras) == 1 and len(doc.skins) >= 1 and doc.animations[0].channels
-    shown = re.search(r"(\d+) (?:people|person)", page.inner_text("#preview-status"))
-    assert len(doc.skins) == int(shown.group(1))  # the session's scene, not a default one
-
-
 def test_search_and_assign_a_two_person_preset(page):
     tab(page, "Motion")
     page.fill("#motion-search input", "two people shake hands")

@@ -1,0 +1,31 @@
+"""The scene bar's "Export .glb" in a real browser, on a fresh app and page.
+
+Its own module: clicked at the end of test_app_browser.py's long shared session, the export
+never answered (KNOWN BUG, not found yet: alone it takes seconds; see the session note)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_app_browser import browser, outside_requests, page, shot, tab  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.browser
+
+
+def test_export_the_scene_as_animated_glb(page, app, tmp_path):
+    """The scene bar's "Export .glb": an animated glTF of the session's scene, downloadable."""
+    import re
+
+    import pygltflib
+
+    tab(page, "Camera")
+    page.wait_for_selector("#preview-video video", timeout=120_000)  # the page's session is up (run alone too)
+    page.click("#export-glb")
+    link = page.wait_for_selector("#scene-glb a[href*='.glb']", state="attached", timeout=120_000)
+    shot(page, "export_glb")
+    data = page.request.get(link.get_attribute("href")).body()
+    (tmp_path / "scene.glb").write_bytes(data)
+    doc = pygltflib.GLTF2().load(str(tmp_path / "scene.glb"))
+    assert len(doc.cameras) == 1 and len(doc.skins) >= 1 and doc.animations[0].channels
+    shown = re.search(r"(\d+) (?:people|person)", page.inner_text("#preview-status"))
+    assert len(doc.skins) == int(shown.group(1))  # the session's scene, not a default one
