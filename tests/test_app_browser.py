@@ -195,32 +195,6 @@ def test_add_person_from_prompt_shows_3d_avatar(page):
     shot(page, "avatar_added")
 
 
-def test_gaussian_avatar_preview_and_splat_upload(page, tmp_path):
-    tab(page, "Avatars")
-    page.locator("#avatar-style label", has_text="gaussians").click()
-    # the splat rendered over its body, the .ply in the 3D view and as a download
-    page.wait_for_selector("#splat-view img", timeout=180_000)
-    page.wait_for_selector("#avatar-glb a[href*='.ply']", timeout=60_000)
-    page.wait_for_function("() => document.querySelector('#splat-info').innerText.includes('30,000 gaussians')")
-    page.wait_for_selector("#avatar-3d canvas", timeout=60_000)
-    page.wait_for_timeout(1500)
-    shot(page, "avatar_gaussians")
-    # a damaged .ply is explained and not worn
-    bad = tmp_path / "broken.ply"
-    bad.write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 1000\nproperty float x\nend_header\n1234")
-    page.locator("#splat-upload input[type=file]").set_input_files(str(bad))
-    page.wait_for_selector(".toast-body:has-text('broken.ply')", timeout=60_000)
-    assert "Wearing" not in page.locator("#splat-info").inner_text()
-    sample = next(iter(sorted((SAMPLES / "gaussians").glob("*.ply"))), None)
-    if sample is not None:  # a real 3DGS file, fitted onto the body, the fit said
-        page.locator("#splat-upload input[type=file]").set_input_files(str(sample))
-        page.wait_for_function("() => document.querySelector('#splat-info').innerText.includes('fitted onto')",
-                               timeout=240_000)
-        shot(page, "avatar_splat_fitted")
-    page.locator("#avatar-style label", has_text="mesh").click()  # the later tests use the mesh avatar
-    page.wait_for_selector("#avatar-glb a[href*='.glb']", timeout=90_000)
-
-
 def test_upload_sample_motion_and_assign(page):
     bvh = SAMPLES / "motion" / "emotional_walk_pymo.bvh"
     if not bvh.is_file():
