@@ -15,11 +15,22 @@ from app.session import Session
 
 #: The three routes: label, the models offered (test model first), and what the route needs in words.
 ROUTES = {
-    "modelscope": ("AMG on ModelScopeT2V (the paper)", ["amg-demo", "tiny-random", "modelscope", "modelscope-random"]),
+    "modelscope": ("AMG on ModelScopeT2V (the paper)", ["tiny-random", "modelscope", "modelscope-random"]),
     "wan2.1": ("AMG on Wan2.1 T2V", ["wan-tiny-random", "wan2.1-t2v-1.3b", "wan2.1-t2v-14b"]),
     "wan2.1-vace": ("Wan VACE control: no training", ["vace-tiny-random", "wan2.1-vace-1.3b", "wan2.1-vace-14b"]),
 }
 MODEL_CHOICES = [m for _, models in ROUTES.values() for m in models]
+
+
+def route_models(route: str) -> list[str]:
+    """The models a route offers; the ModelScope route also offers amg-demo when its weights ship."""
+    models = ROUTES[route][1]
+    if route == "modelscope" and engine.has("model"):
+        from amg.model import demo
+
+        if demo.available():
+            return [demo.DEMO_MODEL, *models]
+    return models
 
 
 def default_model() -> str:
@@ -115,7 +126,7 @@ class GenerateTab:
                     self.seed = gr.Number(value=0, precision=0, label="seed", minimum=0, maximum=2**31 - 1)
                     self.random_seed = gr.Checkbox(label="random seed", value=False)
                 with gr.Row():
-                    self.model = gr.Dropdown(ROUTES["modelscope"][1], value=default_model(), allow_custom_value=True,
+                    self.model = gr.Dropdown(route_models("modelscope"), value=default_model(), allow_custom_value=True,
                                              label="model (a name, hub id or local folder of this route's family)",
                                              elem_id="model-choice", scale=2)
                     self.adapters = gr.Textbox(label="AMG adapters folder (optional)", scale=2, max_lines=1,
@@ -232,16 +243,17 @@ class GenerateTab:
             """Models, step/guidance defaults and the control controls of the chosen route."""
             from amg.model.backbone import backbone_class
 
-            models = ROUTES[route][1]
+            models = route_models(route)
             vace = route == "wan2.1-vace"
             steps, guidance = (50, 5.0) if vace else (backbone_class(route).default_steps,
                                                       backbone_class(route).default_guidance)
             sampler = "DDIM" if route == "modelscope" else "flow matching"
-            return (gr.update(choices=models, value=models[0]), self._route_note(route),
+            first = default_model() if route == "modelscope" else models[0]
+            return (gr.update(choices=models, value=first), self._route_note(route),
                     gr.update(value=steps, label=f"steps ({sampler})"), gr.update(value=guidance),
                     gr.update(visible=vace), gr.update(interactive=not vace),
                     gr.update(interactive=not vace, value=False),
-                    banner_html(self._expected(models[0], "" if vace else adapters)))
+                    banner_html(self._expected(first, "" if vace else adapters)))
 
         self.route.change(pick_route, [self.route, self.adapters],
                           [self.model, self.route_note, self.steps, self.guidance, self.control_row, self.adapters,
@@ -256,7 +268,7 @@ class GenerateTab:
             if current is not None and current.active:
                 raise AmgError("a generation of this session is already running: wait for it or press Cancel")
             set_prompts(cid, prompt, negative)
-            model = (model or "").strip() or ROUTES[route][1][0]
+            model = (model or "").strip() or (default_model() if route == "modelscope" else route_models(route)[0])
             from amg.model import resolve_model
 
             resolve_model(model, route)  # a model of another family on this route: say so before any work
