@@ -1,7 +1,8 @@
 """The scene bar's "Export .glb" in a real browser, on a fresh app and page.
 
-Its own module: clicked at the end of test_app_browser.py's long shared session, the export
-never answered (KNOWN BUG, not found yet: alone it takes seconds; see the session note)."""
+Its own module: clicked late in test_app_browser.py's long shared session (after the splat's 3D
+view had kept Chromium's software WebGL busy), the export never answered; alone it takes about a
+second. The cause is not proven (see the session note of 2026-12-01)."""
 
 from __future__ import annotations
 
