@@ -32,3 +32,12 @@ def app(tmp_path_factory, request):
         yield proc
     finally:
         proc.close()
+
+
+@pytest.fixture(scope="session")
+def video(samples_dir) -> Path:
+    """The real single-person sample video (a man dribbling a ball), or a skip with the reason."""
+    path = samples_dir / "video" / "mmhuman3d_single_person_demo.mp4"
+    if not path.exists():
+        pytest.skip(f"{path} is absent (../shared/samples not beside the repository)")
+    return path

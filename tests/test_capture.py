@@ -15,14 +15,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 @pytest.fixture(scope="module")
-def video(samples_dir):
-    path = samples_dir / "video" / "mmhuman3d_single_person_demo.mp4"
-    if not path.exists():
-        pytest.skip(f"{path} is absent (../shared/samples not beside the repository)")
-    return path
-
-
-@pytest.fixture(scope="module")
 def pose_model():
     from amg.capture.models import pose_task_path
 

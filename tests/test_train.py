@@ -19,14 +19,6 @@ from amg.train import PrepareConfig, TrainConfig, TrainingCancelled, TrainingDat
 
 
 @pytest.fixture(scope="module")
-def video(samples_dir):
-    path = samples_dir / "video" / "mmhuman3d_single_person_demo.mp4"
-    if not path.exists():
-        pytest.skip(f"{path} is absent (../shared/samples not beside the repository)")
-    return path
-
-
-@pytest.fixture(scope="module")
 def dataset(video, tmp_path_factory):
     data = TrainingData.create(tmp_path_factory.mktemp("data") / "ds", frames=8, width=64, height=64, fps=8.0)
     prepare_clip(data, video, get_preset("wave").path, "a man dribbling a basketball")
