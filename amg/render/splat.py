@@ -20,7 +20,9 @@ z forward), Ks pinhole intrinsics in pixels.
 from __future__ import annotations
 
 import math
+import warnings
 
+import numpy as np
 import torch
 
 from amg.errors import AmgError
@@ -29,6 +31,8 @@ ALPHA_MIN = 1.0 / 255.0
 ALPHA_MAX = 0.999
 T_MIN = 1e-4
 _CUM_BLOCK = 2048
+# torch says so once per process; the CSR product used here is stable for what we ask of it
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
 #: OpenGL camera axes (AMG's files) -> OpenCV axes (gsplat).
 GL_TO_CV = torch.diag(torch.tensor([1.0, -1.0, -1.0, 1.0]))
 
@@ -118,12 +122,12 @@ def project(means, quats, scales, viewmats, Ks, width: int, height: int, eps2d=0
     covariance, depths (C, N) camera z, cov2d (C, N, 3) (xx, xy, yy), valid (C, N) bool,
     compensation (C, N): sqrt(det before / det after the eps2d blur), for "antialiased".
     """
-    rot = quat_to_rotmat(quats)                                   # (N, 3, 3)
-    m = rot * scales[:, None, :]                                  # (N, 3, 3) R S
-    covar = m @ m.transpose(1, 2)                                 # (N, 3, 3)
     r, t = viewmats[:, :3, :3], viewmats[:, :3, 3]                # (C, 3, 3), (C, 3)
     mc = torch.einsum("cij,nj->cni", r, means) + t[:, None]       # (C, N, 3)
-    cc = r[:, None] @ covar[None] @ r[:, None].transpose(-1, -2)  # (C, N, 3, 3)
+    rot = quat_to_rotmat(quats)                                   # (N, 3, 3)
+    num = len(means)
+    # W R S per gaussian in camera space, one (3, 3) @ (3, 3N) product per camera: (C, N, 3, 3)
+    rs = (r @ rot.permute(1, 0, 2).reshape(3, 3 * num)).view(-1, 3, num, 3).permute(0, 2, 1, 3) * scales[None, :, None]
     fx, fy = Ks[:, 0, 0, None], Ks[:, 1, 1, None]                 # (C, 1)
     cx, cy = Ks[:, 0, 2, None], Ks[:, 1, 2, None]
     tz = mc[..., 2]
@@ -135,15 +139,16 @@ def project(means, quats, scales, viewmats, Ks, width: int, height: int, eps2d=0
     lim_yn = cy / fy + 0.3 * (0.5 * height / fy)
     tx = tz_safe * torch.maximum(torch.minimum(mc[..., 0] / tz_safe, lim_xp), -lim_xn)
     ty = tz_safe * torch.maximum(torch.minimum(mc[..., 1] / tz_safe, lim_yp), -lim_yn)
-    zero = torch.zeros_like(tz)
-    jac = torch.stack([fx / tz_safe, zero, -fx * tx / tz_safe ** 2,
-                       zero, fy / tz_safe, -fy * ty / tz_safe ** 2], -1).reshape(*tz.shape, 2, 3)
-    c2 = jac @ cc @ jac.transpose(-1, -2)                         # (C, N, 2, 2)
-    a, b, c = c2[..., 0, 0] + eps2d, c2[..., 0, 1], c2[..., 1, 1] + eps2d
+    # the 2D covariance J (W R S)(W R S)^T J^T from the two rows of J W R S (C, N, 3), J = [[fx/z, 0, -fx x/z^2],
+    # [0, fy/z, -fy y/z^2]]
+    row_x = (fx / tz_safe)[..., None] * rs[..., 0, :] - (fx * tx / tz_safe ** 2)[..., None] * rs[..., 2, :]
+    row_y = (fy / tz_safe)[..., None] * rs[..., 1, :] - (fy * ty / tz_safe ** 2)[..., None] * rs[..., 2, :]
+    c2_xx, c2_xy, c2_yy = (row_x * row_x).sum(-1), (row_x * row_y).sum(-1), (row_y * row_y).sum(-1)
+    a, b, c = c2_xx + eps2d, c2_xy, c2_yy + eps2d
     det = (a * c - b * b).clamp_min(1e-10)
     conics = torch.stack([c / det, -b / det, a / det], -1)
     means2d = torch.stack([fx * mc[..., 0] / tz_safe + cx, fy * mc[..., 1] / tz_safe + cy], -1)
-    det_orig = c2[..., 0, 0] * c2[..., 1, 1] - b * b
+    det_orig = c2_xx * c2_yy - b * b
     valid = (tz > near_plane) & (tz < far_plane) & (a * c - b * b > 0)
     return means2d, conics, tz, torch.stack([a, b, c], -1), valid, torch.sqrt((det_orig / det).clamp_min(0.0))
 
@@ -188,80 +193,130 @@ def _rasterize_one(means2d, conics, cov2d, depths, opacities, feats, valid, widt
     feats (N, D), valid (N,) -> image (H, W, D), alpha (H, W, 1)."""
     dev, dim = means2d.device, feats.shape[1]
     tiles_x, tiles_y = math.ceil(width / ts), math.ceil(height / ts)
-    pad_w, pad_h = tiles_x * ts, tiles_y * ts  # rendered on whole tiles, cropped at the end
-    # Footprint: pixels whose alpha can reach 1/255 (at most gsplat's 3.33 sigma box).
-    reach = torch.sqrt(2.0 * torch.log((255.0 * opacities).clamp_min(1.0)))  # (N,) in sigmas
+    # Footprint: alpha = o exp(-sigma) >= 1/255 where sigma <= level = ln(255 o); its box is at most
+    # gsplat's 3.33-sigma box (o <= 1).
+    level = torch.log((255.0 * opacities).clamp_min(1.0))                      # (N,)
+    reach = torch.sqrt(2.0 * level)                                           # in standard deviations
     rx, ry = reach * cov2d[:, 0].sqrt(), reach * cov2d[:, 2].sqrt()
     mx, my = means2d[:, 0], means2d[:, 1]
     keep = valid & (opacities >= ALPHA_MIN) & (mx + rx > 0) & (mx - rx < width) & (my + ry > 0) & (my - ry < height)
     idx = torch.nonzero(keep).squeeze(1)
-    image = torch.zeros(pad_h * pad_w, dim, device=dev)
-    alpha_img = torch.zeros(pad_h * pad_w, 1, device=dev)
+    # front to back; equal depths in index order, as gsplat's stable radix sort leaves them (depths > 0:
+    # their float bits sort as integers)
+    idx = idx.index_select(0, _sort_stable(depths.index_select(0, idx).view(torch.int32).long())[1])  # (M,)
+    out = torch.zeros(ts * ts * tiles_x * tiles_y, dim + 1, device=dev)      # pixel (ly, lx) of every tile
     if len(idx) > 0:
-        idx = idx.index_select(0, torch.argsort(depths.index_select(0, idx)))  # front to back
-        pick = lambda v: v.index_select(0, idx)  # noqa: E731
-        x0 = torch.floor((pick(mx) - pick(rx)) / ts).clamp(0, tiles_x - 1).int()
-        x1 = torch.floor((pick(mx) + pick(rx)) / ts).clamp(0, tiles_x - 1).int()
-        y0 = torch.floor((pick(my) - pick(ry)) / ts).clamp(0, tiles_y - 1).int()
-        y1 = torch.floor((pick(my) + pick(ry)) / ts).clamp(0, tiles_y - 1).int()
-        nx = x1 - x0 + 1
-        counts = nx * (y1 - y0 + 1)                                           # tiles per gaussian
-        g = torch.repeat_interleave(torch.arange(len(idx), device=dev, dtype=torch.int32), counts)  # depth rank
-        gl = g.long()
-        local = torch.arange(len(g), device=dev, dtype=torch.int32) - torch.repeat_interleave(
-            torch.cumsum(counts, 0, dtype=torch.int32) - counts, counts)
-        nxg = nx.index_select(0, gl)
-        ty = y0.index_select(0, gl) + local // nxg
-        tx = x0.index_select(0, gl) + local % nxg
-        tile = ty * tiles_x + tx                                              # (I,)
-        order = torch.argsort(tile.long() * len(idx) + gl)                    # by tile, then depth
-        tile, tx, ty = tile.index_select(0, order), tx.index_select(0, order), ty.index_select(0, order)
-        gi = idx.index_select(0, gl.index_select(0, order))                   # (I,) gaussian index
-        # Each intersection on every pixel of its tile, (I, ts*ts): per-row terms first, then one
-        # broadcast per pixel offset (pixel centres at +0.5, as gsplat).
-        lx = (torch.arange(ts * ts, device=dev) % ts).float()
-        ly = (torch.arange(ts * ts, device=dev) // ts).float()
-        ox = (mx.index_select(0, gi) - (tx * ts + 0.5))[:, None]
-        oy = (my.index_select(0, gi) - (ty * ts + 0.5))[:, None]
-        con = conics.index_select(0, gi)
-        dx = ox - lx
-        dy = oy - ly
-        sigma = dx * (0.5 * con[:, 0:1] * dx + con[:, 1:2] * dy)
-        sigma.addcmul_(dy * dy, 0.5 * con[:, 2:3])
-        alpha = torch.exp_(torch.log(opacities).index_select(0, gi)[:, None] - sigma).clamp_max_(ALPHA_MAX)
-        alpha.masked_fill_(alpha < ALPHA_MIN, 0.0)
-        # front-to-back transmittance within each tile, per pixel: segmented cumulative log(1 - alpha)
-        log_keep = torch.log1p(-alpha)
-        # first row of each row's tile: the running maximum of the rows where a tile starts
-        n_rows = len(tile)
-        rows_i = torch.arange(n_rows, device=dev)
-        starts = torch.ones(n_rows, dtype=torch.bool, device=dev)
-        starts[1:] = tile[1:] != tile[:-1]
-        first = torch.cummax(torch.where(starts, rows_i, 0), 0).values
-        # Cumulative sums in float32 within blocks of rows (small values: exact enough), the blocks'
-        # running offsets in float64, added only where a tile straddles a block boundary.
-        blocks = -(-n_rows // _CUM_BLOCK)
-        cum = torch.nn.functional.pad(log_keep, (0, 0, 0, blocks * _CUM_BLOCK - n_rows))
-        cum = torch.cumsum(cum.view(blocks, _CUM_BLOCK, -1), 1)
-        totals = cum[:, -1].double()
-        offsets = torch.cumsum(totals, 0) - totals                            # (blocks, ts*ts)
-        cum = cum.view(-1, cum.shape[-1])[:n_rows]
-        log_t_after = cum - (cum - log_keep).index_select(0, first)
-        row_block, first_block = rows_i // _CUM_BLOCK, first // _CUM_BLOCK
-        cross = torch.nonzero(row_block != first_block).squeeze(1)
-        if len(cross):
-            log_t_after[cross] += (offsets.index_select(0, row_block[cross])
-                                   - offsets.index_select(0, first_block[cross])).float()
-        weight = torch.exp(log_t_after - log_keep).mul_(alpha)
-        weight.masked_fill_(log_t_after <= math.log(T_MIN), 0.0)              # gsplat stops at T <= 1e-4
-        flat = weight.view(-1)
-        nz = torch.nonzero(flat).squeeze(1)                                   # the pairs that contribute
-        w = flat.index_select(0, nz)[:, None]
-        rows, cols = nz // (ts * ts), nz % (ts * ts)
-        # pixel index of each pair: its tile's top-left pixel plus the offset inside the tile
-        corner = (ty.long() * ts * pad_w + tx.long() * ts).index_select(0, rows)
-        target = corner + (cols // ts) * pad_w + cols % ts
-        alpha_img.index_add_(0, target, w)
-        image.index_add_(0, target, w * feats.index_select(0, gi.index_select(0, rows)))
-    image = image.reshape(pad_h, pad_w, dim)[:height, :width]
-    return image.contiguous(), alpha_img.reshape(pad_h, pad_w, 1)[:height, :width].contiguous()
+        tile, gi, params = _bin_tiles(idx, means2d, conics, cov2d, opacities, level, ry, width, height, ts)
+        if len(tile) > 0:
+            out = _composite(tile, gi, params, feats, ts, tiles_x * tiles_y)
+    img = out.view(ts, ts, tiles_y, tiles_x, dim + 1).permute(2, 0, 3, 1, 4).reshape(tiles_y * ts, tiles_x * ts, -1)
+    img = img[:height, :width]
+    return img[..., :dim].contiguous(), img[..., dim:].contiguous()
+
+
+def _sort_stable(keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sorted int64 keys (>= 0, < 2**31) and their order, equal keys in their original order."""
+    if keys.device.type == "cpu" and len(keys) < 2 ** 32:
+        # The position in the low 32 bits makes every key distinct and the order stable: one value sort,
+        # NumPy's vectorised one (several times torch's sort on CPU).
+        packed = np.sort(((keys << 32) | torch.arange(len(keys))).numpy())
+        return torch.from_numpy(packed >> 32), torch.from_numpy(packed & 0xFFFFFFFF)
+    return torch.sort(keys, stable=True)
+
+
+def _bin_tiles(idx, means2d, conics, cov2d, opacities, level, ry, width: int, height: int, ts: int):
+    """Tile intersections of the gaussians idx (M,) (front to back): only the tiles holding a pixel
+    centre inside a gaussian's alpha >= 1/255 ellipse, found row of tiles by row (thin, tilted
+    ellipses touch far fewer tiles than their bounding box).
+
+    Returns, sorted by tile then depth: tile (I,), gi (I,) the gaussian, params (6, I) its offset
+    from the tile's centre (ox, oy), half its conic's diagonal and its off-diagonal (a, b, c:
+    sigma = a dx^2 + b dx dy + c dy^2) and its log opacity.
+    """
+    dev = idx.device
+    tiles_x = math.ceil(width / ts)
+    pick = lambda v: v.index_select(0, idx)  # noqa: E731
+    mx, my, lvl, cov, conic = pick(means2d[:, 0]), pick(means2d[:, 1]), pick(level), pick(cov2d), pick(conics)
+    # rows of pixel centres (at +0.5) the ellipse reaches, as rows of tiles
+    py0 = torch.ceil(my - pick(ry) - 0.5).clamp_min(0)
+    py1 = torch.floor(my + pick(ry) - 0.5).clamp_max(height - 1)
+    ty0 = torch.div(py0, ts, rounding_mode="floor")
+    n_rows = (torch.div(py1, ts, rounding_mode="floor") - ty0 + 1).clamp_min(0).long()  # (M,)
+    g = torch.repeat_interleave(torch.arange(len(idx), device=dev), n_rows)   # (R,) depth rank of each tile row
+    first = torch.cumsum(n_rows, 0) - n_rows
+    ty = ty0.index_select(0, g) + (torch.arange(len(g), device=dev) - first.index_select(0, g))
+    # The ellipse sigma <= L at height dy spans x = mx + (-B dy +- sqrt(2 A L - det dy^2)) / A (conic A B C,
+    # det = AC - B^2); its rightmost point is at dy = sqrt(2 L) cov_xy / sqrt(cov_xx), its leftmost at minus
+    # that, so over the row's pixel centres dy in [ya, yb] the extremes are at those heights clamped.
+    big_a, big_b, big_c = conic.unbind(1)
+    turn = torch.sqrt(2.0 * lvl) * cov[:, 1] / cov[:, 0].sqrt()
+    per_row = torch.stack([mx, my, big_a, big_b, 0.5 * big_c, big_a * big_c - big_b * big_b,
+                           lvl * (1.0 + 1e-4) + 1e-4, turn, torch.log(pick(opacities))]).index_select(1, g)
+    mxg, myg, ag, bg, half_cg, detg, lg, tg, log_o = per_row                  # (R,) each
+    centre_y = ty * ts + 0.5 * ts                                            # the tile row's centre, pixels
+    ya = centre_y - (0.5 * ts - 0.5) - myg
+    yb = torch.clamp_max(centre_y + (0.5 * ts - 0.5), height - 0.5) - myg
+
+    def x_at(dy, sign):
+        return mxg + (-bg * dy + sign * torch.sqrt((2.0 * ag * lg - detg * dy * dy).clamp_min(0.0))) / ag
+
+    x_hi = x_at(torch.maximum(torch.minimum(tg, yb), ya), 1.0)
+    x_lo = x_at(torch.maximum(torch.minimum(-tg, yb), ya), -1.0)
+    px0 = torch.ceil(x_lo - 0.5 - 1e-3).clamp_min(0)
+    px1 = torch.floor(x_hi - 0.5 + 1e-3).clamp_max(width - 1)
+    tx0 = torch.div(px0, ts, rounding_mode="floor")
+    n_cols = torch.where(px1 >= px0, torch.div(px1, ts, rounding_mode="floor") - tx0 + 1, 0).long()  # (R,)
+    r = torch.repeat_interleave(torch.arange(len(g), device=dev), n_cols)     # (I,) tile row of each intersection
+    first = torch.cumsum(n_cols, 0) - n_cols
+    tile = (ty * tiles_x + tx0).long().index_select(0, r) + (torch.arange(len(r), device=dev) - first.index_select(0, r))
+    tile, order = _sort_stable(tile)                                          # by tile; front to back inside
+    r = r.index_select(0, order)
+    params = torch.stack([mxg - (tx0 * ts + 0.5 * ts), myg - centre_y, 0.5 * ag, bg, half_cg, log_o]).index_select(1, r)
+    params[0] -= ts * (order - first.index_select(0, r)).float()              # minus the tiles right of the row's first
+    return tile, idx.index_select(0, g.index_select(0, r)), params
+
+
+def _composite(tile, gi, params, feats, ts: int, n_tiles: int):
+    """Front-to-back compositing of the sorted tile intersections (see _bin_tiles) ->
+    (ts*ts*n_tiles, D+1): features then alpha for pixel (ly, lx) of every tile in turn."""
+    dev, n_pix, n_rows = tile.device, ts * ts, len(tile)
+    # sigma - log(o) on every pixel of the tile as one (ts*ts, 6) @ (6, I) product: sigma = a dx^2 + b dx dy + c dy^2,
+    # dx = ox - lx, dy = oy - ly, (lx, ly) the pixel's offset from the tile's centre.
+    lx = (torch.arange(n_pix, device=dev) % ts).float() - 0.5 * (ts - 1)
+    ly = (torch.arange(n_pix, device=dev) // ts).float() - 0.5 * (ts - 1)
+    basis = torch.stack([torch.ones_like(lx), lx, ly, lx * lx, lx * ly, ly * ly], 1)  # (ts*ts, 6)
+    ox, oy, a, b, c, log_o = params
+    coef = torch.stack([ox * (a * ox + b * oy) + c * oy * oy - log_o, -2.0 * a * ox - b * oy, -b * ox - 2.0 * c * oy,
+                        a, b, c])                                             # (6, I)
+    alpha = torch.exp_(torch.neg_(basis @ coef)).clamp_max_(ALPHA_MAX)      # (ts*ts, I)
+    alpha.masked_fill_(alpha < ALPHA_MIN, 0.0)
+    # front-to-back transmittance within each tile, per pixel: segmented cumulative log(1 - alpha)
+    log_keep = torch.log1p(-alpha)
+    rows_i = torch.arange(n_rows, device=dev)
+    starts = torch.ones(n_rows, dtype=torch.bool, device=dev)
+    starts[1:] = tile[1:] != tile[:-1]
+    first = torch.cummax(torch.where(starts, rows_i, 0), 0).values           # (I,) the tile's first row
+    # Cumulative sums in float32 within blocks of rows (small values: exact enough), the blocks'
+    # running offsets in float64, added only where a tile straddles a block boundary.
+    blocks = -(-n_rows // _CUM_BLOCK)
+    cum = torch.nn.functional.pad(log_keep, (0, blocks * _CUM_BLOCK - n_rows))
+    cum = torch.cumsum(cum.view(n_pix, blocks, _CUM_BLOCK), 2)
+    totals = cum[..., -1].double()
+    offsets = torch.cumsum(totals, 1) - totals                                # (ts*ts, blocks)
+    cum = cum.view(n_pix, -1)[:, :n_rows]
+    log_t_after = cum - (cum - log_keep).index_select(1, first)
+    row_block, first_block = rows_i // _CUM_BLOCK, first // _CUM_BLOCK
+    cross = torch.nonzero(row_block != first_block).squeeze(1)
+    if len(cross):
+        log_t_after[:, cross] += (offsets.index_select(1, row_block[cross])
+                                  - offsets.index_select(1, first_block[cross])).float()
+    weight = torch.exp(log_t_after - log_keep).mul_(alpha)
+    weight.masked_fill_(log_t_after <= math.log(T_MIN), 0.0)                  # gsplat stops at T <= 1e-4
+    # Sum of weight x feature per pixel: a sparse (pixels, N) @ (N, D+1) product, one sparse row per
+    # (pixel offset, tile), the intersections already in tile order.
+    per_tile = torch.bincount(tile, minlength=n_tiles)
+    crow = torch.cat([torch.zeros(1, dtype=torch.long, device=dev),
+                      (torch.cumsum(per_tile, 0)[None] + n_rows * torch.arange(n_pix, device=dev)[:, None]).view(-1)])
+    sparse = torch.sparse_csr_tensor(crow, gi.repeat(n_pix), weight.view(-1), (n_pix * n_tiles, len(feats)),
+                                     check_invariants=False)
+    return sparse @ torch.cat([feats, torch.ones(len(feats), 1, device=dev)], 1)
