@@ -229,7 +229,7 @@ def _bin_tiles(idx, means2d, conics, cov2d, opacities, level, ry, width: int, he
     centre inside a gaussian's alpha >= 1/255 ellipse, found row of tiles by row (thin, tilted
     ellipses touch far fewer tiles than their bounding box).
 
-    Returns, sorted by tile then depth: tile (I,), gi (I,) the gaussian, params (6, I) its offset
+    Returns, sorted by tile then depth: tile (I,), gi (I,) the gaussian, params: 6 (I,) its offset
     from the tile's centre (ox, oy), half its conic's diagonal and its off-diagonal (a, b, c:
     sigma = a dx^2 + b dx dy + c dy^2) and its log opacity.
     """
@@ -250,9 +250,9 @@ def _bin_tiles(idx, means2d, conics, cov2d, opacities, level, ry, width: int, he
     # that, so over the row's pixel centres dy in [ya, yb] the extremes are at those heights clamped.
     big_a, big_b, big_c = conic.unbind(1)
     turn = torch.sqrt(2.0 * lvl) * cov[:, 1] / cov[:, 0].sqrt()
-    per_row = torch.stack([mx, my, big_a, big_b, 0.5 * big_c, big_a * big_c - big_b * big_b,
-                           lvl * (1.0 + 1e-4) + 1e-4, turn, torch.log(pick(opacities))]).index_select(1, g)
-    mxg, myg, ag, bg, half_cg, detg, lg, tg, log_o = per_row                  # (R,) each
+    mxg, myg, ag, bg, half_cg, detg, lg, tg, log_o = (v.index_select(0, g) for v in (  # (R,) each
+        mx, my, big_a, big_b, 0.5 * big_c, big_a * big_c - big_b * big_b, lvl * (1.0 + 1e-4) + 1e-4, turn,
+        torch.log(pick(opacities))))
     centre_y = ty * ts + 0.5 * ts                                            # the tile row's centre, pixels
     ya = centre_y - (0.5 * ts - 0.5) - myg
     yb = torch.clamp_max(centre_y + (0.5 * ts - 0.5), height - 0.5) - myg
@@ -271,7 +271,7 @@ def _bin_tiles(idx, means2d, conics, cov2d, opacities, level, ry, width: int, he
     tile = (ty * tiles_x + tx0).long().index_select(0, r) + (torch.arange(len(r), device=dev) - first.index_select(0, r))
     tile, order = _sort_stable(tile)                                          # by tile; front to back inside
     r = r.index_select(0, order)
-    params = torch.stack([mxg - (tx0 * ts + 0.5 * ts), myg - centre_y, 0.5 * ag, bg, half_cg, log_o]).index_select(1, r)
+    params = [v.index_select(0, r) for v in (mxg - (tx0 * ts + 0.5 * ts), myg - centre_y, 0.5 * ag, bg, half_cg, log_o)]
     params[0] -= ts * (order - first.index_select(0, r)).float()              # minus the tiles right of the row's first
     return tile, idx.index_select(0, g.index_select(0, r)), params
 
@@ -315,8 +315,10 @@ def _composite(tile, gi, params, feats, ts: int, n_tiles: int):
     # Sum of weight x feature per pixel: a sparse (pixels, N) @ (N, D+1) product, one sparse row per
     # (pixel offset, tile), the intersections already in tile order.
     per_tile = torch.bincount(tile, minlength=n_tiles)
+    index = torch.int32 if n_pix * n_rows < 2 ** 31 else torch.int64
     crow = torch.cat([torch.zeros(1, dtype=torch.long, device=dev),
                       (torch.cumsum(per_tile, 0)[None] + n_rows * torch.arange(n_pix, device=dev)[:, None]).view(-1)])
-    sparse = torch.sparse_csr_tensor(crow, gi.repeat(n_pix), weight.view(-1), (n_pix * n_tiles, len(feats)),
+    sparse = torch.sparse_csr_tensor(crow.to(index), gi.to(index).repeat(n_pix), weight.view(-1),
+                                     (n_pix * n_tiles, len(feats)),
                                      check_invariants=False)
     return sparse @ torch.cat([feats, torch.ones(len(feats), 1, device=dev)], 1)
