@@ -8,9 +8,11 @@ same thing (gsplat's projection, 3.33-sigma footprint, 1/255 alpha cut, 0.999 al
 front-to-back compositing stopped at transmittance 1e-4, pixel centres at +0.5).
 
 The torch rasteriser is tile-based like gsplat's kernels: every gaussian is intersected with
-the screen tiles its footprint touches, the intersections are sorted by (tile, depth), and
-each intersection is evaluated on all pixels of its tile at once, an (I, tile*tile) array;
-front-to-back transmittance is a cumulative sum of log(1 - alpha) down each tile's rows.
+the screen tiles holding a pixel centre inside its alpha >= 1/255 ellipse (row of tiles by
+row: a thin tilted ellipse touches far fewer tiles than its bounding box), the intersections
+are sorted by (tile, depth), alpha on all pixels of every tile is one (tile*tile, 6) @ (6, I)
+product, front-to-back transmittance a cumulative sum of log(1 - alpha) within each tile, and
+the weighted sums of the features one sparse (pixels x gaussians) @ (gaussians x D) product.
 No Python loop runs over gaussians, tiles or pixels.
 
 Cameras follow gsplat: viewmats are world-to-camera with OpenCV axes (x right, y down,
