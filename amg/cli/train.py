@@ -42,7 +42,10 @@ def register(sub) -> None:
     t = sub.add_parser("train", help="fine-tune AMG adapters on a dataset (resumes from its checkpoints)",
                        description="Train the LoRA and avatar-condition weights on a dataset made by "
                                    "`amg data prepare`. Checkpoints go to OUTPUT/checkpoints; running again "
-                                   "with the same OUTPUT resumes; Ctrl-C saves a checkpoint and stops.")
+                                   "with the same OUTPUT resumes; Ctrl-C (or creating the file OUTPUT/STOP) saves "
+                                   "a checkpoint and stops. Many processes/GPUs: `accelerate launch "
+                                   "[--config_file configs/accelerate/ddp.yaml] --num_processes N -m amg train ...` "
+                                   "(on CPU: --multi_gpu --num_processes N).")
     t.add_argument("dataset", help="dataset folder")
     t.add_argument("-o", "--output", required=True, help="adapters folder (for amg generate --adapters)")
     t.add_argument("--model", default=DEFAULT_MODEL,
@@ -55,7 +58,28 @@ def register(sub) -> None:
     t.add_argument("--checkpoint-every", type=int, default=100)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
-    t.add_argument("--mixed-precision", choices=("no", "fp16", "bf16"), default="no")
+    t.add_argument("--mixed-precision", choices=("no", "fp16", "bf16"), default="no",
+                   help="autocast the forward pass (accelerate); the frozen base weights are then kept in that "
+                        "precision too, the trained adapters always in fp32")
+    t.add_argument("--dtype", choices=("auto", "fp32", "fp16", "bf16", "fp64"), default="auto",
+                   help="dtype of the frozen base weights (auto: fp32, or the mixed precision's on CUDA; fp64: CPU "
+                        "only, for numerical checks)")
+    t.add_argument("--gradient-accumulation", type=int, default=1, metavar="N",
+                   help="accumulate N batches per step: effective batch = processes x batch size x N")
+    t.add_argument("--gradient-checkpointing", action="store_true",
+                   help="recompute each block's activations in the backward pass (less memory, ~30%% slower)")
+    t.add_argument("--warmup-steps", type=int, default=50)
+    t.add_argument("--keep-checkpoints", type=int, default=3)
+    t.add_argument("--validate-every", type=int, default=0, metavar="K",
+                   help="every K steps generate the held-out validation scenes, save them under "
+                        "OUTPUT/validation and log their Motion Fidelity to TensorBoard (OUTPUT/logs)")
+    t.add_argument("--validation-clips", type=int, default=0, metavar="N",
+                   help="hold out the dataset's last N clips as validation scenes (never trained on)")
+    t.add_argument("--validation-steps", type=int, default=20, help="inference steps of a validation video")
+    t.add_argument("--validation-clip-model", help="CLIP weights (hub id or folder, on disk) to also log a CLIP "
+                                                   "score; without, only Motion Fidelity")
+    t.add_argument("--progress-json", action="store_true",
+                   help="print progress as JSON lines (for programs that run this command, e.g. the app)")
     t.set_defaults(func=run_train)
 
 
@@ -122,7 +146,26 @@ def prepare(args) -> int:
     return 0
 
 
+STOP_FILE = "STOP"
+
+
+def _process_device(device: str) -> tuple[str, bool]:
+    """(device, is main process): under `accelerate launch` each process takes the device
+    accelerate gives it (its own GPU; the CPU with --multi_gpu on a machine without one)."""
+    import os
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        from accelerate import PartialState
+
+        import torch
+
+        state = PartialState(cpu=device == "cpu" or not torch.cuda.is_available())
+        return (str(state.device) if device == "auto" else device), state.is_main_process
+    return device, True
+
+
 def run_train(args) -> int:
+    import json
     import signal
 
     from tqdm import tqdm
@@ -132,15 +175,33 @@ def run_train(args) -> int:
 
     config = TrainConfig(steps=args.steps, learning_rate=args.lr, batch_size=args.batch_size,
                          checkpoint_every=args.checkpoint_every, seed=args.seed,
-                         mixed_precision=args.mixed_precision)
+                         mixed_precision=args.mixed_precision, gradient_accumulation_steps=args.gradient_accumulation,
+                         gradient_checkpointing=args.gradient_checkpointing, warmup_steps=args.warmup_steps,
+                         keep_checkpoints=args.keep_checkpoints, validate_every=args.validate_every,
+                         validation_clips=args.validation_clips, validation_steps=args.validation_steps,
+                         validation_clip_model=args.validation_clip_model)
     config.check()  # before the slow loading
     data = TrainingData.open(args.dataset)
-    pipe = load_pipeline(args.model, device=args.device, fuse_adapters=False)
-    if pipe.random_base:
+    device, main = _process_device(args.device)
+    dtype = args.dtype
+    if dtype == "auto":  # the frozen weights in half precision only where the forward runs in it anyway
+        from amg.model.pipeline import resolve_device
+
+        cuda = resolve_device(device).type == "cuda"
+        dtype = args.mixed_precision if args.mixed_precision != "no" and cuda else "fp32"
+    pipe = load_pipeline(args.model, device=device, fuse_adapters=False, dtype=dtype)
+    if pipe.random_base and main:
         print(f"note: the base model {args.model!r} has random weights; the adapters will only fit it")
     bars: dict[str, tqdm] = {}
+    stop_file = Path(args.output) / STOP_FILE
+    if main:
+        stop_file.unlink(missing_ok=True)  # a stop asked of an earlier run
 
     def progress(p):
+        if args.progress_json:
+            print(json.dumps({"stage": p.stage, "step": p.step, "total": p.total, "loss": p.loss,
+                              "seconds_left": p.seconds_left}), flush=True)
+            return
         bar = bars.get(p.stage)
         if bar is None:
             bar = bars[p.stage] = tqdm(total=p.total, desc=p.stage, unit="step" if p.stage == "training" else "clip",
@@ -159,14 +220,27 @@ def run_train(args) -> int:
 
     previous = signal.signal(signal.SIGINT, interrupt)
     try:
-        result = train(pipe, data, args.output, config, progress=progress, should_cancel=lambda: stop["now"])
+        result = train(pipe, data, args.output, config, progress=progress,
+                       should_cancel=lambda: stop["now"] or stop_file.exists())
     except TrainingCancelled as e:
-        print(f"amg train: {e}; run the same command again to go on")
+        if main:
+            print(f"amg train: {e}; run the same command again to go on")
         return 130
     finally:
         signal.signal(signal.SIGINT, previous)
         for bar in bars.values():
             bar.close()
+    if not main:
+        return 0
+    if args.progress_json:
+        print(json.dumps({"stage": "done", "adapters": str(result.output), "steps": result.steps,
+                          "resumed_from": result.resumed_from, "seconds": round(result.seconds, 1),
+                          "losses": result.losses, "random_base": pipe.random_base,
+                          "processes": result.processes}), flush=True)
+        return 0
+    print(f"latents: {result.encoded_clips} clip(s) encoded, {result.cached_clips} from the cache; "
+          f"{result.processes} process(es), effective batch "
+          f"{result.processes * config.batch_size * config.gradient_accumulation_steps}")
     mean = sum(result.losses[-20:]) / max(1, len(result.losses[-20:]))
     resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""
     print(f"trained to step {result.steps} ({result.steps - result.resumed_from} steps this run{resumed}) in "

@@ -544,16 +544,19 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 def resolve_dtype(device: torch.device, dtype: torch.dtype | str | None,
                   cuda_default: torch.dtype = torch.float16) -> torch.dtype:
     """`cuda_default` on CUDA (the backbone's: fp16 ModelScope, bf16 Wan); fp32 on CPU, where half
-    precision is slow."""
+    precision is slow. fp64 (CPU only) is for numerical checks, e.g. that training on N processes
+    gives the weights of one process exactly."""
     if isinstance(dtype, str):
         names = {"fp32": torch.float32, "float32": torch.float32, "fp16": torch.float16, "float16": torch.float16,
-                 "bf16": torch.bfloat16, "bfloat16": torch.bfloat16}
+                 "bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp64": torch.float64, "float64": torch.float64}
         if dtype not in names:
-            raise AmgError(f"dtype: '{dtype}' is not one of fp32, fp16, bf16")
+            raise AmgError(f"dtype: '{dtype}' is not one of fp32, fp16, bf16 (or fp64 on the CPU)")
         dtype = names[dtype]
     if dtype is None:
         return cuda_default if device.type == "cuda" else torch.float32
-    if device.type == "cpu" and dtype != torch.float32:
+    if dtype == torch.float64 and device.type != "cpu":
+        raise AmgError("dtype: fp64 only on the CPU (for numerical checks)")
+    if device.type == "cpu" and dtype not in (torch.float32, torch.float64):
         raise AmgError(f"dtype: {str(dtype).removeprefix('torch.')} on the CPU is not supported "
                        "(bf16 measured ~9x slower than fp32 here); use fp32 on the CPU")
     return dtype

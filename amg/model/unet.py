@@ -84,14 +84,18 @@ def conditioned_layer_name(denoiser: nn.Module) -> str:
     raise ValueError("this model carries no AMG adapters")
 
 
-def adapter_state_dict(denoiser: nn.Module) -> dict[str, torch.Tensor]:
+def adapter_state_dict(denoiser: nn.Module, full_state: dict[str, torch.Tensor] | None = None
+                       ) -> dict[str, torch.Tensor]:
     """LoRA weights (peft's naming, without the adapter name) and the condition conv
-    (`conv_in.condition.weight` on a UNet, `patch_embedding.condition.weight` on Wan)."""
+    (`conv_in.condition.weight` on a UNet, `patch_embedding.condition.weight` on Wan).
+    `full_state`: the denoiser's whole state dict when its own parameters are sharded (FSDP)."""
     from peft import get_peft_model_state_dict
 
-    state = {f"lora.{k}": v for k, v in get_peft_model_state_dict(denoiser, adapter_name=ADAPTER_NAME).items()}
+    state = {f"lora.{k}": v for k, v in get_peft_model_state_dict(denoiser, state_dict=full_state,
+                                                                  adapter_name=ADAPTER_NAME).items()}
     layer = conditioned_layer_name(denoiser)
-    state[f"{layer}.condition.weight"] = getattr(denoiser, layer).condition.weight
+    key = f"{layer}.condition.weight"
+    state[key] = getattr(denoiser, layer).condition.weight if full_state is None else full_state[key]
     return {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in state.items()}
 
 

@@ -4,15 +4,26 @@ As in the paper: the base video model stays frozen; the avatar video's VAE laten
 concatenated to the noisy video latents, and the LoRA matrices and the zero-initialised
 condition conv learn to follow them with the backbone's own objective (ModelScopeT2V: DDPM
 noise, epsilon target; Wan2.1: flow matching, target noise - x0 at timestep 1000 sigma).
-Clip latents and caption embeddings are computed once per run (UMT5-XXL is 5.7 B parameters). The avatar latents and the caption are each
+Clip latents and caption embeddings come from the on-disk latent cache (amg.train.cache:
+encoded once, spread over the processes). The avatar latents and the caption are each
 dropped now and then (zeros, empty text), so generation can guide on both separately.
+
+One process or many: `accelerate launch [--multi_gpu] --num_processes N -m amg train ...`
+runs this same loop in N processes (DDP; FSDP and DeepSpeed ZeRO-2 through accelerate
+configs, configs/accelerate/). The samples are one seeded stream (amg.train.stream): each
+step takes the next processes x batch x accumulation of them, each process its own share,
+so the ranks see different clips, gradients are averaged by accelerate, and the weights
+after a step do not depend on how the global batch was split. Only the main process writes
+checkpoints, logs (TensorBoard through accelerate's tracker, OUTPUT/logs/) and validation
+videos (amg.train.validation).
 
 Every `checkpoint_every` steps a checkpoint is written under OUTPUT/checkpoints/step-N/:
 the adapters, the optimiser state (safetensors, never pickle) and trainer_state.json,
 written last, which marks it complete. A run given the same OUTPUT resumes from the newest
-complete checkpoint and gives the same weights as an uninterrupted run (the noise of step
-k is drawn from seed and k). Cancelling writes a checkpoint first. The finished adapters
-are written into OUTPUT itself, ready for `amg generate --adapters OUTPUT`.
+complete checkpoint and gives the same weights as an uninterrupted run (the samples of step
+k are stream positions fixed by seed and k), also after a SIGKILL. Cancelling (any process)
+writes a checkpoint first. The finished adapters are written into OUTPUT itself, ready for
+`amg generate --adapters OUTPUT`.
 """
 
 from __future__ import annotations
@@ -31,11 +42,18 @@ from amg.errors import AmgError, Cancelled
 from amg.progress import Progress
 from amg.files import atomic_write_bytes, atomic_write_text
 from amg.model.configs import TrainingRecord
+from amg.model.unet import adapter_state_dict
+from amg.train.cache import build_cache
 from amg.train.dataset import TrainingData
+from amg.train.memory import enable_gradient_checkpointing
+from amg.train.stream import ClipStream, StreamRange
+from amg.train.validation import LOG_DIR, PROJECT, Validator, split_validation
 
 STATE_FILE = "trainer_state.json"
 MAX_BATCH = 256
 OPTIMIZER_FILE = "optimizer.safetensors"
+ENGINE_DIR = "engine"  # FSDP / DeepSpeed: accelerate's own sharded state of the run
+CLIP_LOG = "clips.jsonl"
 
 
 class TrainingCancelled(Cancelled):
@@ -61,9 +79,16 @@ class TrainConfig:
     keep_checkpoints: int = 3
     seed: int = 0
     mixed_precision: str = "no"      # "no", "fp16", "bf16" (accelerate)
+    gradient_accumulation_steps: int = 1  # effective batch = processes x batch_size x this
+    gradient_checkpointing: bool = False  # recompute block activations in backward (less memory)
+    validate_every: int = 0          # steps between validations (0: none)
+    validation_clips: int = 0        # the dataset's last N clips are held out for validation
+    validation_steps: int = 20       # inference steps of a validation video
+    validation_clip_model: str | None = None  # CLIP weights (hub id / folder) for a CLIP score
 
     def check(self) -> None:
-        for name in ("steps", "batch_size", "checkpoint_every", "keep_checkpoints"):
+        for name in ("steps", "batch_size", "checkpoint_every", "keep_checkpoints", "gradient_accumulation_steps",
+                     "validation_steps"):
             if getattr(self, name) < 1:
                 raise AmgError(f"training {name} must be at least 1, got {getattr(self, name)}")
         if self.batch_size > MAX_BATCH:  # each sample's latents are gathered in memory at once
@@ -77,6 +102,11 @@ class TrainConfig:
                 raise AmgError(f"training {name} must be in [0, 1), got {getattr(self, name)}")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
             raise AmgError(f"mixed precision must be no, fp16 or bf16, got {self.mixed_precision!r}")
+        for name in ("validate_every", "validation_clips"):
+            if getattr(self, name) < 0:
+                raise AmgError(f"training {name} must be 0 or more, got {getattr(self, name)}")
+        if self.validate_every and not self.validation_clips:
+            raise AmgError("validation every N steps needs held-out clips (validation_clips, --validation-clips)")
 
 
 #: What `progress` receives (stage, step, total, seconds_left, loss): amg.progress.Progress.
@@ -90,6 +120,9 @@ class TrainResult:
     losses: list[float]
     resumed_from: int
     seconds: float
+    encoded_clips: int = 0  # clips VAE-encoded by this run (the rest came from the cache)
+    cached_clips: int = 0
+    processes: int = 1
 
 
 def latest_checkpoint(output: str | os.PathLike) -> Path | None:
@@ -103,8 +136,12 @@ def latest_checkpoint(output: str | os.PathLike) -> Path | None:
 def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainConfig | None = None,
           progress: Callable[[TrainProgress], None] | None = None,
           should_cancel: Callable[[], bool] | None = None) -> TrainResult:
-    """Train `pipe`'s adapters (an AMGPipeline with unfused adapters) on `dataset`."""
+    """Train `pipe`'s adapters (an AMGPipeline with unfused adapters) on `dataset`.
+
+    Under `accelerate launch` every process calls it with its own pipeline (on its own device):
+    they share the work as the module docstring says, and only the main process writes."""
     from accelerate import Accelerator
+    from accelerate.utils import ProjectConfiguration
     from diffusers.optimization import get_scheduler
 
     config = config or TrainConfig()
@@ -118,6 +155,7 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
             from None
     if not dataset.clips:
         raise AmgError(f"{dataset.root}: the dataset has no clips; add some with `amg data prepare`")
+    train_clips, validation_clips = split_validation(dataset, config.validation_clips)
     output = Path(output)
     if output.exists() and not output.is_dir():
         raise AmgError(f"{output}: exists and is not a folder; training writes adapters into a folder")
@@ -125,7 +163,15 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
     report = progress or (lambda p: None)
     cancel = should_cancel or (lambda: False)
 
-    accelerator = Accelerator(mixed_precision=config.mixed_precision, cpu=pipe.device.type == "cpu")
+    accelerator = Accelerator(
+        mixed_precision=config.mixed_precision, cpu=pipe.device.type == "cpu",
+        gradient_accumulation_steps=config.gradient_accumulation_steps, log_with="tensorboard",
+        project_config=ProjectConfiguration(project_dir=str(output), logging_dir=str(output / LOG_DIR)))
+    if accelerator.num_processes > 1 and pipe.device != accelerator.device:
+        pipe.to(accelerator.device)  # each process on its own GPU
+    main = accelerator.is_main_process
+    if not main:
+        report = lambda p: None  # noqa: E731 - one progress bar, the main process's
     step, losses = 0, []
     resume = latest_checkpoint(output)
     if resume is not None:
@@ -133,158 +179,212 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
         _loading_checkpoint(resume, lambda: pipe.load_adapters(resume))  # refuses another base model's
     if resume is not None and step == config.steps and _final_steps(output) != step:
         # killed after its last checkpoint but before the final adapters: finish what it did
-        record = _record(step, losses, config, dataset)
-        pipe.save_adapters(output, record)
+        record = _record(step, losses, config, dataset, accelerator.num_processes)
+        if main:
+            pipe.save_adapters(output, record)
+        accelerator.wait_for_everyone()
         pipe.adapter_source, pipe.adapter_training = str(output), record
         return TrainResult(output, step, losses, step, time.perf_counter() - start)
     if step >= config.steps:
         raise AmgError(f"{output}: already trained for {step} steps (asked for {config.steps}); "
                        "ask for more steps to go on, or choose a new output folder")
 
-    encoded = _encode_dataset(pipe, dataset, report, cancel)
-    if encoded is None:  # cancelled while encoding: nothing new to save
+    cache = build_cache(pipe, dataset, accelerator, should_cancel=cancel,
+                        progress=lambda i, n: report(TrainProgress("encoding clips", i, n)))
+    if cache is None:  # cancelled while encoding: nothing new to save
         raise TrainingCancelled(step, resume)
-    cache, empty = encoded
+    per_step = accelerator.num_processes * config.batch_size * config.gradient_accumulation_steps
+    stream = ClipStream(cache, train_clips, config.steps * per_step, config.seed, config.condition_dropout,
+                        config.caption_dropout)
+    loader = torch.utils.data.DataLoader(stream, batch_size=config.batch_size,
+                                         sampler=StreamRange(step * per_step, config.steps * per_step))
     unet = pipe.denoiser  # UNet3D or Wan transformer, with AMG adapters
+    if config.gradient_checkpointing:
+        enable_gradient_checkpointing(unet)
+    from diffusers.training_utils import cast_training_params
+
+    if any(p.requires_grad and p.dtype in (torch.float16, torch.bfloat16) for p in unet.parameters()):
+        cast_training_params(unet, torch.float32)  # adapters train in fp32 on a half-precision frozen base
     params = [p for p in unet.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
-    if resume is not None:
+    sharded = _sharded(accelerator)
+    if resume is not None and not sharded:
         _loading_checkpoint(resume, lambda: _load_optimizer(optimizer, resume))
     schedule = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=config.warmup_steps,
                              last_epoch=step - 1)  # resumed: the schedule goes on from `step`
-    unet, optimizer = accelerator.prepare(unet, optimizer)
-    unet.train()
+    model, optimizer, loader = accelerator.prepare(unet, optimizer, loader)
+    if resume is not None and sharded:  # FSDP / DeepSpeed: their own sharded optimiser state
+        accelerator.load_state(str(resume / ENGINE_DIR))
+    validator = Validator(pipe, dataset, validation_clips, output, config.validation_steps, config.seed,
+                          config.validation_clip_model) if config.validate_every and main else None
+    accelerator.init_trackers(PROJECT, config=_hparams(config, accelerator.num_processes))
+    if main:
+        _trim_clip_log(output, step)
+    model.train()
     first, began = step, time.perf_counter()
+    step_losses, step_clips = [], []
     # The caller's random state is left as it was (the app runs other work in this process).
     with torch.random.fork_rng(devices=[pipe.device] if pipe.device.type == "cuda" else []):
         try:
-            while step < config.steps:
-                if cancel():  # a checkpoint of what this run did (none yet: the resumed one stands)
-                    saved = _checkpoint(pipe, optimizer, output, step, losses, config, dataset) if step > first \
-                        else resume
-                    raise TrainingCancelled(step, saved)
-                losses.append(_train_step(pipe, unet, optimizer, schedule, accelerator, params, cache, empty,
-                                          config, step))
+            for micro, batch in enumerate(loader):
+                if micro % config.gradient_accumulation_steps == 0:  # before each step
+                    if cancel():
+                        accelerator.set_trigger()
+                    if accelerator.check_trigger():  # any process asked: all stop here
+                        # a checkpoint of what this run did (none yet: the resumed one stands)
+                        saved = _save(accelerator, pipe, model, optimizer, output, step, losses, config,
+                                      dataset) if step > first else resume
+                        raise TrainingCancelled(step, saved)
+                torch.manual_seed(config.seed * 1_000_003 + step)  # dropout inside the denoiser, if any
+                with accelerator.accumulate(model):
+                    loss = _batch_loss(pipe, model, batch, accelerator)
+                    mean = accelerator.gather(loss.detach()[None]).mean()
+                    if not torch.isfinite(mean):
+                        raise AmgError(f"training diverged at step {step + 1} (loss {mean.item()}); "
+                                       f"lower the learning rate (now {config.learning_rate:g}) and resume")
+                    accelerator.backward(loss)
+                    if accelerator.sync_gradients:
+                        accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                    optimizer.step()
+                    optimizer.zero_grad(set_to_none=True)
+                step_losses.append(float(mean))
+                step_clips.append(accelerator.gather(batch["clip"].to(accelerator.device)).tolist())
+                if not accelerator.sync_gradients:
+                    continue
+                schedule.step()
                 step += 1
+                losses.append(round(sum(step_losses) / len(step_losses), 6))
+                if main:
+                    _log_clips(output, step, step_clips, accelerator.num_processes)
+                step_losses, step_clips = [], []
+                accelerator.log({"loss": losses[-1], "learning_rate": schedule.get_last_lr()[0]}, step=step)
                 rate = (time.perf_counter() - began) / (step - first)
                 report(TrainProgress("training", step, config.steps, loss=losses[-1],
                                      seconds_left=rate * (config.steps - step)))
                 if step % config.checkpoint_every == 0 or step == config.steps:
-                    _checkpoint(pipe, optimizer, output, step, losses, config, dataset)
+                    _save(accelerator, pipe, model, optimizer, output, step, losses, config, dataset)
+                if validator is not None and (step % config.validate_every == 0 or step == config.steps):
+                    report(TrainProgress("validating", step, config.steps))
+                    accelerator.log(validator.run(step), step=step)
+                if config.validate_every:
+                    accelerator.wait_for_everyone()
         finally:
-            unet.eval()
-    record = _record(step, losses, config, dataset)
-    pipe.save_adapters(output, record)
+            model.eval()
+            for tracker in accelerator.trackers:  # its events on disk, also when stopped by an error
+                tracker.finish()
+    record = _record(step, losses, config, dataset, accelerator.num_processes)
+    if main:
+        pipe.save_adapters(output, record)
+    accelerator.wait_for_everyone()
     pipe.adapter_source, pipe.adapter_training = str(output), record
-    return TrainResult(output, step, losses, first, time.perf_counter() - start)
+    return TrainResult(output, step, losses, first, time.perf_counter() - start, cache.encoded, cache.reused,
+                       accelerator.num_processes)
 
 
-def _train_step(pipe, unet, optimizer, schedule, accelerator, params, cache, empty, config: TrainConfig,
-                step: int) -> float:
-    """One optimiser step; returns its loss. Its draws (clips, noise, timesteps, dropout, and the
-    dropout masks inside the UNet) depend on seed and step only, so a resumed run repeats
-    exactly what an uninterrupted one does."""
-    torch.manual_seed(config.seed * 1_000_003 + step)
-    g = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
-    pick = torch.randint(len(cache), (config.batch_size,), generator=g).tolist()
-    z0 = torch.cat([cache[i]["video"] for i in pick])
-    z_a = torch.cat([cache[i]["condition"] for i in pick])
-    text = torch.cat([cache[i]["caption"] for i in pick])
-    drop_a = torch.rand(len(pick), generator=g) < config.condition_dropout
-    drop_t = torch.rand(len(pick), generator=g) < config.caption_dropout
-    z_a = torch.where(drop_a[:, None, None, None, None], torch.zeros_like(z_a), z_a)
-    text = torch.where(drop_t[:, None, None], empty.expand_as(text), text)
-    noise = torch.randn(z0.shape, generator=g)
-    device, dtype = pipe.device, pipe.denoiser.dtype
-    z0, z_a, text, noise = z0.to(device), z_a.to(device), text.to(device), noise.to(device)
-    # the backbone's objective: DDPM noise + epsilon target (ModelScope), rectified flow + noise - x0 (Wan)
-    z_t, t, target = pipe.backbone.training_sample(z0, noise, g)
+def _batch_loss(pipe, model, batch: dict, accelerator) -> torch.Tensor:
+    """The backbone's objective on one micro-batch: DDPM noise + epsilon target (ModelScope),
+    rectified flow + noise - x0 (Wan). Each sample's timestep comes from its own seed, so a
+    sample trains the same whichever process or batch it lands in."""
+    z0, noise = batch["video"].float(), batch["noise"].float()  # (B, C, t, h, w)
+    parts = [pipe.backbone.training_sample(z0[i:i + 1], noise[i:i + 1], torch.Generator().manual_seed(int(s)))
+             for i, s in enumerate(batch["timestep_seed"].tolist())]
+    z_t, t, target = (torch.cat(x) for x in zip(*parts))
+    dtype = pipe.denoiser.dtype
     with accelerator.autocast():
-        pred = unet(torch.cat([z_t, z_a], dim=1).to(dtype), t, encoder_hidden_states=text.to(dtype),
-                    return_dict=False)[0]
-    loss = torch.nn.functional.mse_loss(pred.float(), target.float())
-    if not torch.isfinite(loss):
-        raise AmgError(f"training diverged at step {step + 1} (loss {loss.item()}); "
-                       f"lower the learning rate (now {config.learning_rate:g}) and resume")
-    accelerator.backward(loss)
-    accelerator.clip_grad_norm_(params, config.max_grad_norm)
-    optimizer.step()
-    schedule.step()
-    optimizer.zero_grad(set_to_none=True)
-    return round(float(loss.item()), 6)
+        pred = model(torch.cat([z_t, batch["condition"].float()], dim=1).to(dtype), t,
+                     encoder_hidden_states=batch["caption"].to(dtype), return_dict=False)[0]
+    wide = torch.promote_types(pred.dtype, torch.float32)  # the loss in fp32 at least (fp64 stays fp64)
+    return torch.nn.functional.mse_loss(pred.to(wide), target.to(wide))
 
 
-def _encode_dataset(pipe, dataset: TrainingData, report, cancel) -> tuple[list[dict], torch.Tensor] | None:
-    """Per clip: video latents, avatar latents, caption embedding; and the empty caption's
-    embedding (for caption dropout). None when cancelled.
+def _sharded(accelerator) -> bool:
+    from accelerate.utils import DistributedType
 
-    They are cached on disk (safetensors under DATASET/latent_cache/<base>/), keyed by the base
-    model and each clip's files and caption: a second run, or a resumed one, loads them instead
-    of running the VAE and the text encoder again (UMT5-XXL is 5.7 B parameters).
-    """
-    from safetensors.torch import load_file, save
-
-    folder = _cache_folder(pipe, dataset)
-    clips = []
-    with torch.no_grad():
-        empty_file = folder / "empty_caption.safetensors"
-        if empty_file.is_file():
-            empty = load_file(empty_file)["caption"]
-        else:
-            empty, _ = pipe.encode_prompt("", pipe.device, 1, False)  # (1, L, D): CLIP 77x1024, UMT5 512x4096
-            atomic_write_bytes(empty_file, save({"caption": empty.cpu().contiguous()}))
-        for i, clip in enumerate(dataset.clips):
-            if cancel():
-                return None
-            path = folder / f"{clip.id}-{_clip_key(dataset, clip)}.safetensors"
-            if path.is_file():
-                entry = load_file(path)
-            else:
-                video, condition = dataset.load(clip)
-                caption, _ = pipe.encode_prompt(clip.caption, pipe.device, 1, False)
-                entry = {"video": pipe.encode_condition(video).cpu(), "condition": pipe.encode_condition(condition).cpu(),
-                         "caption": caption.cpu()}
-                atomic_write_bytes(path, save({k: v.contiguous() for k, v in entry.items()}))
-            clips.append(entry)
-            report(TrainProgress("encoding clips", i + 1, len(dataset.clips)))
-    return clips, empty.cpu()
+    return accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
 
 
-def _cache_folder(pipe, dataset: TrainingData) -> Path:
-    import hashlib
-
-    key = f"{pipe.family}|{pipe.base_model_name}|{pipe.base_architecture_sha256}|{pipe.random_base}"
-    return dataset.root / "latent_cache" / hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-def _clip_key(dataset: TrainingData, clip) -> str:
-    """Changes when the clip's caption or either of its videos does."""
-    import hashlib
-
-    parts = [clip.caption]
-    for path in (clip.video_path(dataset.root), clip.condition_path(dataset.root)):
-        st = path.stat() if path.is_file() else None
-        parts.append(f"{path.name}:{st.st_size}:{st.st_mtime_ns}" if st else f"{path.name}:missing")
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
+def _save(accelerator, pipe, model, optimizer, output: Path, step: int, losses: list[float], config: TrainConfig,
+          dataset: TrainingData) -> Path:
+    """A checkpoint, written by the main process (FSDP / DeepSpeed: every process writes its shard
+    of the optimiser state through accelerate, and the adapters are gathered first)."""
+    folder = output / "checkpoints" / f"step-{step:08d}"
+    adapters = None
+    if _sharded(accelerator):
+        accelerator.save_state(str(folder / ENGINE_DIR), safe_serialization=True)
+        adapters = adapter_state_dict(pipe.denoiser, accelerator.get_state_dict(model))
+    if accelerator.is_main_process:
+        _checkpoint(pipe, optimizer, output, step, losses, config, dataset, accelerator.num_processes, adapters)
+    accelerator.wait_for_everyone()
+    return folder
 
 
-def _record(step: int, losses: list[float], config: TrainConfig, dataset: TrainingData) -> TrainingRecord:
+def _hparams(config: TrainConfig, processes: int) -> dict:
+    """The run's settings for TensorBoard (it takes numbers, text and booleans)."""
+    out = {k: v for k, v in asdict(config).items() if isinstance(v, (int, float, str, bool))}
+    out["processes"] = processes
+    out["effective_batch"] = processes * config.batch_size * config.gradient_accumulation_steps
+    return out
+
+
+def _log_clips(output: Path, step: int, clips: list[list[int]], processes: int) -> None:
+    """OUTPUT/logs/clips.jsonl: per step, the clips each process trained on (dataset indices)."""
+    per_rank = [[] for _ in range(processes)]
+    for micro in clips:  # gathered: rank 0's batch, then rank 1's, ...
+        size = len(micro) // processes
+        for r in range(processes):
+            per_rank[r].extend(micro[r * size:(r + 1) * size])
+    path = output / LOG_DIR / CLIP_LOG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"step": step, "clips_by_process": per_rank}) + "\n")
+
+
+def _trim_clip_log(output: Path, step: int) -> None:
+    """A resumed run redoes the steps after its checkpoint: drop the killed run's lines for them."""
+    path = output / LOG_DIR / CLIP_LOG
+    if not path.is_file():
+        return
+    keep = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                keep.append(line)
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut by the kill
+    atomic_write_text(path, "".join(x + "\n" for x in keep))
+
+
+def _record(step: int, losses: list[float], config: TrainConfig, dataset: TrainingData,
+            processes: int = 1) -> TrainingRecord:
     tail = losses[-20:]
+    batch = processes * config.batch_size * config.gradient_accumulation_steps
     return TrainingRecord(steps=step, dataset=str(dataset.root),
                           notes=f"{len(dataset.clips)} clips of {dataset.frames} frames at "
-                                f"{dataset.width}x{dataset.height}; learning rate {config.learning_rate:g}",
+                                f"{dataset.width}x{dataset.height}; learning rate {config.learning_rate:g}; "
+                                f"effective batch {batch} ({processes} process(es) x {config.batch_size} x "
+                                f"{config.gradient_accumulation_steps} accumulated)",
                           extra={"mean_loss_last_20": round(sum(tail) / len(tail), 6) if tail else None,
-                                 "config": asdict(config)})
+                                 "config": asdict(config), "processes": processes})
 
 
 def _checkpoint(pipe, optimizer, output: Path, step: int, losses: list[float], config: TrainConfig,
-                dataset: TrainingData) -> Path:
-    """Write OUTPUT/checkpoints/step-N (state JSON last), then drop the oldest beyond the limit."""
+                dataset: TrainingData, processes: int = 1, adapters: dict | None = None) -> Path:
+    """Write OUTPUT/checkpoints/step-N (state JSON last), then drop the oldest beyond the limit.
+    `adapters`: the tensors to write when the denoiser's own are sharded (FSDP)."""
     from safetensors.torch import save
 
     folder = output / "checkpoints" / f"step-{step:08d}"
-    pipe.save_adapters(folder, _record(step, losses, config, dataset))
-    tensors, groups = _flatten_optimizer(optimizer)
+    record = _record(step, losses, config, dataset, processes)
+    if adapters is None:
+        pipe.save_adapters(folder, record)
+    else:
+        from amg.model import adapters as adapter_files
+
+        info = adapter_files.AdapterInfo(base_model=pipe.base_model_name,
+                                         base_architecture_sha256=pipe.base_architecture_sha256,
+                                         adapter=pipe.adapter_config, training=record, backbone=pipe.family)
+        adapter_files.save_adapters(folder, adapters, info)
+    tensors, groups = ({}, []) if (folder / ENGINE_DIR).is_dir() else _flatten_optimizer(optimizer)
     atomic_write_bytes(folder / OPTIMIZER_FILE, save(tensors))
     atomic_write_text(folder / STATE_FILE, json.dumps({"step": step, "losses": losses, "param_groups": groups,
                                                        "config": asdict(config)}, indent=1) + "\n")
