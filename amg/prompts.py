@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
+from amg.avatar.wardrobe import GARMENT_WORDS, GARMENTS, UNCOUNTED
 from amg.errors import AmgError
 
 # Person nouns, plural -> singular (the singular maps to itself).
@@ -57,13 +58,8 @@ do does doing did play fence duel salute high-five meditate
 _AUXILIARIES = {"is", "are", "was", "were", "be", "being", "keep", "keeps", "start", "starts", "begin", "begins"}
 _NOT_VERBS_AFTER = _DETERMINERS | {"in", "with", "of", "wearing", "and", ","}
 
-_GARMENTS = """
-dress dresses shirt shirts t-shirt t-shirts tshirt blouse top tops suit suits tuxedo jacket jackets coat coats hoodie
-sweater jumper vest tank trousers pants jeans shorts skirt skirts leggings uniform uniforms gown gowns robe robes
-kimono costume costumes outfit outfits clothes clothing attire sportswear tracksuit swimsuit bikini trunks overalls
-boots shoes sneakers heels sandals hat hats cap caps helmet glasses sunglasses scarf tie gloves armor armour jersey
-jerseys leotard tutu apron sari saree cloak cape
-""".split()
+#: Garment words (singular and plural): the avatar builder's vocabulary, one list for both.
+_GARMENTS = GARMENT_WORDS
 _SETTING_PREPOSITIONS = {"on", "at", "in", "near", "under", "by", "along", "across", "through", "around", "inside",
                          "outside", "beside", "behind", "over", "into", "onto", "among", "amid", "between",
                          "within", "during", "against", "atop", "beneath", "underneath", "before"}
@@ -237,8 +233,8 @@ def _head_noun(lower: list[str]) -> tuple[int, str] | None:
     return None
 
 
-_PLURAL_ONLY = {"pants", "jeans", "shorts", "trousers", "leggings", "glasses", "sunglasses", "clothes", "trunks",
-                "overalls", "boots", "shoes", "sneakers", "heels", "sandals", "gloves", "sportswear", "dress"}
+#: Garment words that are no plural to undo ("jeans", "dress").
+_PLURAL_ONLY = UNCOUNTED | set(GARMENTS)
 
 
 def _singular_garments(words: list[str]) -> list[str]:

