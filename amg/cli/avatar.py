@@ -70,8 +70,12 @@ def run(args) -> int:
         avatar.export_glb(args.output)
         kind = "mesh"
     a = avatar.appearance
-    print(f"wrote {args.output}: {kind}, {a.lower}, sleeves {a.sleeves}, top {rgb_to_hex(a.top)}, "
-          f"bottom {rgb_to_hex(a.bottom)}, phenotype {', '.join(f'{k}={v:.2f}' for k, v in sorted(a.phenotype.items()))}")
+    jacket = f", jacket {rgb_to_hex(a.jacket)}" if a.jacket is not None else ""
+    print(f"wrote {args.output}: {kind}, {a.lower}, sleeves {a.sleeves}, top {rgb_to_hex(a.top)}{jacket}, "
+          f"bottom {rgb_to_hex(a.bottom)}, hair {rgb_to_hex(a.hair)}, "
+          f"phenotype {', '.join(f'{k}={v:.2f}' for k, v in sorted(a.phenotype.items()))}")
+    for word, known in a.read_as.items():
+        print(f"read {word!r} as {known!r} (nearest in meaning)")
     return 0
 
 
