@@ -208,7 +208,7 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
             show_progress_on=[generate.result], concurrency_limit=None, api_visibility="private")
         if engine.has("train"):  # a fine-tune started before a reload: follow it again
             loaded.then(advanced.watch_training, [ctx.client], [advanced.train_status, advanced.train_result,
-                                                                advanced.use],
+                                                                advanced.use, *advanced.curve_outputs],
                         concurrency_limit=None, api_visibility="private", show_progress="hidden")
 
     demo.ctx = ctx  # for tests and benchmarks: the server-side sessions and jobs

@@ -225,3 +225,25 @@ def test_gradient_checkpointing_gives_the_same_gradients(model):
     assert plain.keys() == saved.keys() and len(plain) > 10
     for k in plain:
         torch.testing.assert_close(saved[k], plain[k], rtol=1e-4, atol=1e-6)
+
+
+def test_app_training_job_on_two_processes_shows_its_curves_and_validation(clips, tmp_path):
+    """The Advanced tab's fine-tune with a process count: `accelerate launch` behind the job,
+    then the loss curve, the validation metric and the latest validation video for its plots."""
+    from app.jobs import JobRegistry
+    from app.training import TrainSettings, run_training, training_plots
+
+    data = _copy(clips, tmp_path / "clips")
+    out = tmp_path / "adapters"
+    settings = TrainSettings(model="tiny-random", steps=2, learning_rate=1e-3, checkpoint_every=2, processes=2,
+                             validate_every=1, validation_clips=1)
+    jobs = JobRegistry()
+    job = jobs.wait(jobs.submit(lambda job: run_training(job, data.root, out, settings, "cpu"), owner="t",
+                                kind="train"), timeout=600)
+    assert job.status == "done", job.error
+    assert job.result["processes"] == 2 and job.result["steps"] == 2 and len(job.result["losses"]) == 2
+    shown = training_plots(out)
+    assert shown["loss"]["step"].tolist() == [1, 2] and shown["motion_fidelity"]["step"].tolist() == [1, 2]
+    assert shown["step"] == 2 and Path(shown["video"]).is_file() and shown["avatar"].endswith("condition.mp4")
+    with pytest.raises(Exception, match="processes must be 1 to"):
+        TrainSettings(processes=10_000).check()

@@ -199,8 +199,12 @@ def run_train(args) -> int:
 
     def progress(p):
         if args.progress_json:
-            print(json.dumps({"stage": p.stage, "step": p.step, "total": p.total, "loss": p.loss,
-                              "seconds_left": p.seconds_left}), flush=True)
+            event = {"stage": p.stage, "step": p.step, "total": p.total, "loss": p.loss, "seconds_left": p.seconds_left}
+            if "cuda" in str(pipe.device):
+                import torch
+
+                event["cuda_peak_mb"] = round(torch.cuda.max_memory_allocated(pipe.device) / 2**20, 1)
+            print(json.dumps(event), flush=True)
             return
         bar = bars.get(p.stage)
         if bar is None:

@@ -167,6 +167,10 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
         mixed_precision=config.mixed_precision, cpu=pipe.device.type == "cpu",
         gradient_accumulation_steps=config.gradient_accumulation_steps, log_with="tensorboard",
         project_config=ProjectConfiguration(project_dir=str(output), logging_dir=str(output / LOG_DIR)))
+    if accelerator.gradient_accumulation_steps != config.gradient_accumulation_steps:
+        raise AmgError(f"the accelerate config accumulates {accelerator.gradient_accumulation_steps} batches per step "
+                       f"but training asks for {config.gradient_accumulation_steps} (--gradient-accumulation); "
+                       "make them the same")
     if accelerator.num_processes > 1 and pipe.device != accelerator.device:
         pipe.to(accelerator.device)  # each process on its own GPU
     main = accelerator.is_main_process
@@ -193,6 +197,8 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
                         progress=lambda i, n: report(TrainProgress("encoding clips", i, n)))
     if cache is None:  # cancelled while encoding: nothing new to save
         raise TrainingCancelled(step, resume)
+    if pipe.device.type == "cuda":  # captions are cached: the text encoder (UMT5-XXL: 11 GB) waits on the CPU
+        pipe.text_encoder.to("cpu")
     per_step = accelerator.num_processes * config.batch_size * config.gradient_accumulation_steps
     stream = ClipStream(cache, train_clips, config.steps * per_step, config.seed, config.condition_dropout,
                         config.caption_dropout)

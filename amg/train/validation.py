@@ -78,6 +78,8 @@ class Validator:
         denoiser = self.pipe.denoiser
         was_training = denoiser.training
         denoiser.eval()
+        encoder_device = self.pipe.text_encoder.device  # the trainer may have parked it on the CPU
+        self.pipe.text_encoder.to(self.pipe.device)
         scenes = []
         try:
             for j, i in enumerate(self.clips):
@@ -95,6 +97,7 @@ class Validator:
                                "motion_fidelity": score.motion_fidelity, "clip_score": score.clip_score})
         finally:
             denoiser.train(was_training)
+            self.pipe.text_encoder.to(encoder_device)
         metrics = {"validation/motion_fidelity": _mean([s["motion_fidelity"] for s in scenes])}
         if self._scorer is not None:
             metrics["validation/clip_score"] = _mean([s["clip_score"] for s in scenes])

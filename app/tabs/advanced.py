@@ -137,11 +137,19 @@ class AdvancedTab:
                                        elem_id="train-every")
                 self.adapters_name = gr.Textbox("adapters", label="adapters name")
             with gr.Row():
+                self.processes = gr.Number(1, label="processes (GPUs; on a CPU, cores)", precision=0, minimum=1,
+                                           elem_id="train-processes")
+                self.validate_every = gr.Number(0, label="validate every (steps; 0 = never)", precision=0, minimum=0,
+                                                elem_id="train-validate-every")
+                self.validation_clips = gr.Number(0, label="validation clips (the dataset's last N, held out)",
+                                                  precision=0, minimum=0, elem_id="train-validation-clips")
+            with gr.Row():
                 self.train_go = gr.Button("Start fine-tuning", variant="primary", elem_id="train-start")
                 self.train_stop = gr.Button("Cancel", variant="stop", elem_id="train-cancel")
             self.train_status = gr.HTML(elem_id="train-status")
             self.train_result = gr.Markdown(elem_id="train-result")
             self.use = gr.Button("Use these adapters in the Generate tab", interactive=False, elem_id="train-use")
+            self.build_curves()
 
         def dataset_dir(s, name):
             return s.subdir("datasets") / _name(name, "dataset name")
@@ -189,7 +197,8 @@ class AdvancedTab:
         self.dataset.blur(show_dataset, [client, self.dataset], [self.summary, self.clips], api_visibility="private")
 
         @user_errors
-        def start_training(cid, name, model, steps, lr, every, adapters_name):
+        def start_training(cid, name, model, steps, lr, every, adapters_name, processes, validate_every,
+                           validation_clips):
             from app.training import TrainSettings, run_training
 
             s = ctx.session(cid)
@@ -201,10 +210,14 @@ class AdvancedTab:
                 raise AmgError(f"dataset {name!r}: has no clips yet; add clips above first")
             output = s.subdir("adapters") / _name(adapters_name, "adapters name")
             settings = TrainSettings(model=(model or "").strip() or "tiny-random", steps=int(steps),
-                                     learning_rate=float(lr), checkpoint_every=int(every))
+                                     learning_rate=float(lr), checkpoint_every=int(every),
+                                     processes=int(processes or 1), validate_every=int(validate_every or 0),
+                                     validation_clips=int(validation_clips or 0))
+            settings.check()
             job = ctx.jobs.submit(lambda job: run_training(job, folder, output, settings, ctx.config.device),
                                   owner=s.id, kind="train")
             s.train_job_id = job.id
+            self._outputs[job.id] = output
             return status_html(f"Started (job {job.id[:8]}).", 0.0)
 
         @user_errors
@@ -214,9 +227,10 @@ class AdvancedTab:
                 return status_html("Nothing is running.")
             return status_html("Cancelling: a checkpoint is written after the current step.", job.fraction)
 
-        train_outputs = [self.train_status, self.train_result, self.use]
+        train_outputs = [self.train_status, self.train_result, self.use] + self.curve_outputs
         self.train_go.click(start_training, [client, self.dataset, self.model, self.steps, self.lr, self.every,
-                                             self.adapters_name], [self.train_status],
+                                             self.adapters_name, self.processes, self.validate_every,
+                                             self.validation_clips], [self.train_status],
                             api_visibility="private").success(
             self.watch_training, [client], train_outputs, concurrency_limit=None, api_visibility="private")
         self.train_stop.click(stop_training, [client], [self.train_status], concurrency_limit=None, queue=False,
@@ -233,13 +247,43 @@ class AdvancedTab:
 
             self.use.click(use, [client], targets, api_visibility="private")
 
+    # ---- training curves: loss, validation metric, latest validation video ---------------------
+    def build_curves(self) -> None:
+        self._outputs: dict[str, Path] = {}  # job id -> its output folder
+        gr.Markdown("**Training curves** (TensorBoard logs of the run, in ADAPTERS/logs: "
+                    "`tensorboard --logdir ADAPTERS/logs` shows the same). Validation generates the held-out clips "
+                    "with fixed seeds through the inference pipeline and scores their Motion Fidelity (0-100) "
+                    "against their avatar videos.")
+        with gr.Row():
+            self.loss_plot = gr.LinePlot(x="step", y="value", title="training loss", elem_id="train-loss-plot")
+            self.metric_plot = gr.LinePlot(x="step", y="value", title="validation Motion Fidelity (0-100)",
+                                           elem_id="train-metric-plot")
+        with gr.Row():
+            self.val_video = gr.Video(label="latest validation video", interactive=False, elem_id="train-val-video")
+            self.val_avatar = gr.Video(label="its avatar video", interactive=False, elem_id="train-val-avatar")
+        self.curve_outputs = [self.loss_plot, self.metric_plot, self.val_video, self.val_avatar]
+
+    def curves(self, output: Path | None) -> list:
+        """Values for curve_outputs from a run's folder."""
+        from app.training import training_plots
+
+        if output is None:
+            return [gr.skip()] * 4
+        c = training_plots(output)
+        label = (f"latest validation video (step {c['step']}, Motion Fidelity "
+                 f"{c['score']:.1f})" if c["score"] is not None else "latest validation video") if c["step"] else None
+        return [c["loss"], c["motion_fidelity"],
+                gr.update(value=c["video"], label=label) if c["video"] else gr.skip(),
+                c["avatar"] if c["avatar"] else gr.skip()]
+
     def watch_training(self, cid):
         """Follow the session's fine-tune until it ends (also on page load, to re-attach)."""
         job = self.ctx.jobs.get(self.ctx.session(cid).train_job_id)
         if job is None:
-            yield "", "", gr.update(interactive=False)
+            yield ("", "", gr.update(interactive=False), *[gr.skip()] * 4)
             return
-        last = None
+        output = self._outputs.get(job.id)
+        last, drawn, last_step = None, 0.0, None
         while job.active:
             if job.status == "queued":
                 text = f"Waiting for a free worker: place {self.ctx.jobs.place_in_line(job)} in line."
@@ -247,10 +291,15 @@ class AdvancedTab:
                 left = f", about {job.seconds_left:.0f} s left" if job.seconds_left is not None else ""
                 text = f"Fine-tuning: {job.message}{left}."
             shown = status_html(text, job.fraction if job.status == "running" else None)
-            if shown != last:
-                yield shown, gr.skip(), gr.skip()
+            redraw = job.step != last_step and time.monotonic() - drawn > 3.0  # the curves, every few seconds
+            if shown != last or redraw:
+                curves = self.curves(output) if redraw else [gr.skip()] * 4
+                if redraw:
+                    drawn, last_step = time.monotonic(), job.step
+                yield (shown, gr.skip(), gr.skip(), *curves)
                 last = shown
             time.sleep(POLL_S)
+        curves = self.curves(output)
         if job.status == "done":
             r = job.result
             losses = r["losses"]
@@ -259,15 +308,17 @@ class AdvancedTab:
                     if r["random_base"] else "")
             done = (f"trained {r['steps']} steps" if not r["resumed_from"]
                     else f"trained to step {r['steps']}, resumed at step {r['resumed_from']}")
-            yield (status_html(f"Done: step {r['steps']} reached in {r['seconds']:.0f} s."),
+            procs = r.get("processes", 1)
+            on = f" on {procs} processes" if procs > 1 else ""
+            yield (status_html(f"Done: step {r['steps']} reached in {r['seconds']:.0f} s{on}."),
                    f"Adapters in `{r['adapters']}` ({done}; mean loss of the last {len(tail)} steps "
                    f"{sum(tail) / max(1, len(tail)):.4f}).{note}",
-                   gr.update(interactive=True))
+                   gr.update(interactive=True), *curves)
         elif job.status == "cancelled":
             yield (status_html("Cancelled: the last checkpoint is kept; Start again to resume from it."),
-                   gr.skip(), gr.update(interactive=False))
+                   gr.skip(), gr.update(interactive=False), *curves)
         else:
-            yield status_html(f"Failed: {job.error}"), gr.skip(), gr.update(interactive=False)
+            yield (status_html(f"Failed: {job.error}"), gr.skip(), gr.update(interactive=False), *curves)
 
     @staticmethod
     def preset_names() -> list[str]:
