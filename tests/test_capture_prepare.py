@@ -117,3 +117,37 @@ def test_bad_prepare_input_is_refused_and_leaves_nothing(video, tmp_path, capsys
         from amg.train import TrainingData, prepare_clip
 
         prepare_clip(TrainingData.create(tmp_path / "d2", frames=8, width=64, height=64), video, None, " ")
+
+
+def test_a_folder_prepared_by_a_pool_of_processes_resumes(video, tmp_path, capsys):
+    """`--workers 2`: two videos' clips made by two worker processes, recorded in order by the
+    parent; a clip folder left by a run stopped before the index is made again."""
+    import shutil
+
+    from amg.render.video import write_mp4
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        shutil.copyfile(video, folder / name)
+    write_mp4(np.full((20, 64, 64, 3), 90, np.uint8), folder / "empty.mp4", 8)  # nobody: dropped
+    ds = tmp_path / "ds"
+    args = ["data", "prepare", str(folder), "--caption", "a man dribbling", "-o", str(ds), "--frames", "16",
+            "--size", "64x64", "--fps", "8", "--workers", "2"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "3 clip(s) to make in 2 worker processes" in out and "2 clip(s) added, 1 dropped" in out
+    index = json.loads((ds / "amg_dataset.json").read_text())
+    assert [c["id"] for c in index["clips"]] == ["a_000", "b_000"]
+    for clip in ("a_000", "b_000"):
+        assert (ds / "clips" / clip / "condition.mp4").is_file() and (ds / "clips" / clip / "video.mp4").is_file()
+    # stopped after b_000's folder was written but before the index took it: it is made again
+    index["clips"] = index["clips"][:1]
+    (ds / "amg_dataset.json").write_text(json.dumps(index))
+    log = (ds / "prepare_log.jsonl").read_text().splitlines()
+    (ds / "prepare_log.jsonl").write_text("\n".join(x for x in log if "b_000" not in x) + "\n")
+    assert main(args) == 0
+    assert "1 clip(s) added, 0 dropped" in capsys.readouterr().out
+    assert [c["id"] for c in json.loads((ds / "amg_dataset.json").read_text())["clips"]] == ["a_000", "b_000"]
+    assert main(["data", "prepare", str(video), "--caption", "x", "-o", str(tmp_path / "one"), "--workers", "2"]) == 2
+    assert "--workers is for a folder of videos" in capsys.readouterr().err

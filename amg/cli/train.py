@@ -37,6 +37,8 @@ def register(sub) -> None:
     p.add_argument("--size", default="256x256", help="WIDTHxHEIGHT for a new dataset (default 256x256)")
     p.add_argument("--fps", type=float, default=8.0, help="frame rate for a new dataset (default 8)")
     p.add_argument("--id", help="clip id (default: from the video's name)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="with a FOLDER: make its clips in this many processes at once (default 1)")
     p.set_defaults(func=prepare)
 
     t = sub.add_parser("train", help="fine-tune AMG adapters on a dataset (resumes from its checkpoints)",
@@ -110,6 +112,10 @@ def prepare(args) -> int:
     if not (math.isfinite(args.fps) and 0 < args.fps <= 120):
         raise AmgError(f"--fps must be a frame rate between 0 and 120, got {args.fps}")
     check_start(args.start, "--start")
+    if args.workers < 1:
+        raise AmgError(f"--workers must be 1 or more, got {args.workers}")
+    if args.workers > 1 and not Path(args.video).is_dir():
+        raise AmgError(f"{args.video}: --workers is for a folder of videos (one video is one clip)")
     width, height = _size(args.size)
     root = Path(args.output)
     fresh = not (root / INDEX).exists()
@@ -123,7 +129,7 @@ def prepare(args) -> int:
             if args.motion or args.estimator:
                 raise AmgError(f"{args.video}: a folder of videos takes no --motion/--estimator (each clip is captured)")
             added, dropped = prepare_folder(data, args.video, args.caption or "", config,
-                                            progress=lambda msg: print(f"  {msg}"))
+                                            progress=lambda msg: print(f"  {msg}"), workers=args.workers)
             print(f"{data.root}: {len(added)} clip(s) added, {len(dropped)} dropped (reasons in "
                   f"{data.root / 'prepare_log.jsonl'}); now {len(data.clips)} clips")
             return 0

@@ -17,7 +17,9 @@ amg.motion.formats) and can run one as an external command. A clip is then:
 
 A folder of videos is cut into consecutive clips (`prepare_folder`); a clip where a person
 is lost (not seen, not fillable) is dropped, as in the paper, and the reason logged.
-Re-running skips clips already added or dropped, so an interrupted run resumes.
+Re-running skips clips already added or dropped, so an interrupted run resumes. Its clips
+can be made by a pool of worker processes (`workers`): each writes its clip's folder, and
+the calling process alone records them in the index and the log, in order.
 """
 
 from __future__ import annotations
@@ -119,6 +121,16 @@ def prepare_clip(data: TrainingData, video: str | os.PathLike, motion: str | os.
     """Add one clip to `data` from `video`, the motion of the people in it (a motion file, a
     preset name for synthetic pairs, or None: captured from the video itself), and `caption`
     (may be empty when `config.captioner` is set)."""
+    clip = make_clip(data, video, motion, caption, config, clip_id, progress)
+    data.add(clip)
+    return clip
+
+
+def make_clip(data: TrainingData, video: str | os.PathLike, motion: str | os.PathLike | None, caption: str,
+              config: PrepareConfig | None = None, clip_id: str | None = None,
+              progress: Callable[[str], None] | None = None) -> Clip:
+    """Write a clip's folder (as prepare_clip) without adding it to the index: what a worker
+    process of a folder preparation does (the parent alone writes the index)."""
     from amg.motion.library import load_source
     from amg.render.scene_render import render_scene
     from amg.render.video import read_video, write_mp4
@@ -186,7 +198,6 @@ def prepare_clip(data: TrainingData, video: str | os.PathLike, motion: str | os.
         os.replace(work, folder)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    data.add(clip)
     return clip
 
 
@@ -263,14 +274,18 @@ def _save_crop_camera(capture, data: TrainingData, path: Path) -> None:
 
 
 def prepare_folder(data: TrainingData, folder: str | os.PathLike, caption: str, config: PrepareConfig | None = None,
-                   progress: Callable[[str], None] | None = None) -> tuple[list[Clip], list[dict]]:
+                   progress: Callable[[str], None] | None = None, workers: int = 1) -> tuple[list[Clip], list[dict]]:
     """Cut every video of `folder` into consecutive clips of the dataset's length and add
     them. A clip that cannot be made (a person lost, nobody in it, unreadable) is dropped
     with its reason in DATASET/prepare_log.jsonl; clips already added or dropped are
-    skipped, so running it again resumes. Returns (added clips, dropped log entries)."""
+    skipped, so running it again resumes. `workers` > 1 makes the clips in a pool of that
+    many processes (each clip's capture and rendering is independent); this process alone
+    writes the index and the log, in the clips' order. Returns (added clips, dropped log entries)."""
     from amg.render.video import probe_video
 
     config = config or PrepareConfig()
+    if not isinstance(workers, int) or workers < 1:
+        raise AmgError(f"workers must be a whole number of processes, 1 or more, got {workers!r}")
     folder = Path(folder)
     if not folder.is_dir():
         raise AmgError(f"{folder}: not a folder of videos")
@@ -295,6 +310,7 @@ def prepare_folder(data: TrainingData, folder: str | os.PathLike, caption: str, 
         with open(log_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(entry) + "\n")
 
+    todo = []  # (clip id, video, start) still to make, in order
     for video in videos:
         base = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in video.stem)[:56] or "clip"
         try:
@@ -311,19 +327,53 @@ def prepare_folder(data: TrainingData, folder: str | os.PathLike, caption: str, 
             k += 1
             if clip_id in done:
                 continue
+            orphan = Clip(id=clip_id, caption="").folder(data.root)
+            if orphan.exists():  # written by a run stopped before it reached the index: made again
+                shutil.rmtree(orphan)
+            todo.append((clip_id, video, start))
+
+    def finish(clip_id: str, video: Path, start: float, clip: Clip | None, error: str | None) -> None:
+        if clip is None:
+            entry = {"clip": clip_id, "video": str(video), "start": start, "status": "dropped", "reason": error}
+            log(entry)
+            dropped.append(entry)
+            say(f"{clip_id}: dropped ({error})")
+            return
+        data.add(clip)
+        log({"clip": clip_id, "video": str(video), "start": start, "status": "added"})
+        added.append(clip)
+
+    if workers == 1 or len(todo) <= 1:
+        for clip_id, video, start in todo:
             say(f"{clip_id}: {video.name} from {start:.2f} s")
-            try:
-                clip = prepare_clip(data, video, None, caption, replace(config, start=start), clip_id=clip_id,
-                                    progress=lambda msg, c=clip_id: say(f"{c}: {msg}"))
-            except AmgError as e:
-                entry = {"clip": clip_id, "video": str(video), "start": start, "status": "dropped", "reason": str(e)}
-                log(entry)
-                dropped.append(entry)
-                say(f"{clip_id}: dropped ({e})")
-                continue
-            log({"clip": clip_id, "video": str(video), "start": start, "status": "added"})
-            added.append(clip)
+            clip, error = _make_one(data, video, caption, replace(config, start=start), clip_id,
+                                    lambda msg, c=clip_id: say(f"{c}: {msg}"))
+            finish(clip_id, video, start, clip, error)
+        return added, dropped
+
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    say(f"{len(todo)} clip(s) to make in {min(workers, len(todo))} worker processes")
+    # spawn, not fork: the parent may hold threads, an EGL context or torch's thread pool
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo)),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_make_one, data, video, caption, replace(config, start=start), clip_id)
+                   for clip_id, video, start in todo]
+        for (clip_id, video, start), future in zip(todo, futures):  # recorded in the clips' order
+            clip, error = future.result()
+            say(f"{clip_id}: {'made' if clip else 'dropped'} ({video.name} from {start:.2f} s)")
+            finish(clip_id, video, start, clip, error)
     return added, dropped
+
+
+def _make_one(data: TrainingData, video: Path, caption: str, config: PrepareConfig, clip_id: str,
+              progress: Callable[[str], None] | None = None) -> tuple[Clip | None, str | None]:
+    """(clip, None), or (None, why it was dropped): one clip of a folder preparation (also in a worker)."""
+    try:
+        return make_clip(data, video, None, caption, config, clip_id=clip_id, progress=progress), None
+    except AmgError as e:
+        return None, str(e)
 
 
 def _clip_scene(data: TrainingData, clip: Clip, source: str, camera: str, people: int, config: PrepareConfig,
