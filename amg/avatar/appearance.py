@@ -362,6 +362,9 @@ def _read_by_meaning(prompt: str) -> tuple[str, tuple]:
     return prompt, tuple(replace.items())
 
 
+_warned: list = []  # the model's absence is said once per process
+
+
 def read_by_meaning(prompt: str) -> tuple[str, dict[str, str]]:
     """`prompt` with clothes and build words the vocabulary does not hold replaced by the known words
     nearest in meaning, and {word: known word} for each. Without the embedding model (not installed),
@@ -373,7 +376,9 @@ def read_by_meaning(prompt: str) -> tuple[str, dict[str, str]]:
 
         if not isinstance(e, UNAVAILABLE):
             raise
-        log.warning("sentence embeddings unavailable (%s); reading the avatar prompt by its words only", e)
+        if not _warned:
+            log.warning("sentence embeddings unavailable (%s); reading avatar prompts by their words only", e)
+            _warned.append(True)
         return prompt, {}
     text = prompt
     for old, new in pairs:
