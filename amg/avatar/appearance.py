@@ -334,8 +334,9 @@ def _read_by_meaning(prompt: str) -> tuple[str, tuple]:
             kinds = [p for p in garments if p.split()[-1] == noun]
             if len(kinds) < 2:
                 continue
-            # the plain noun competes, and a kind must be clearly nearer than it ("a floral dress" stays a dress)
-            match, sim = _nearest(f"{content[-2]} {noun}", kinds, [p if " " in p else "" for p in kinds],
+            # the plain noun and the other kinds compete: a kind must be clearly nearest ("a floral dress"
+            # stays a dress)
+            match, _ = _nearest(f"{content[-2]} {noun}", kinds, [p if " " in p else "" for p in kinds],
                                   threshold=MEANING_THRESHOLD_KIND)
             if match and " " in match:
                 replace[f"{content[-2]} {head}"] = match
