@@ -1,4 +1,4 @@
-"""Reading and writing user files: errors name the file, writes are atomic.
+"""Reading and writing user files: errors name the file, writes are atomic; AMG's cache folder.
 
 Atomic writes go to a temporary file beside the target and are renamed over it, so a
 crash or Ctrl-C never leaves a half-written file that looks like a good one, and an
@@ -15,6 +15,11 @@ import time
 from pathlib import Path
 
 from amg.errors import AmgError
+
+
+def cache_dir() -> Path:
+    """AMG's cache folder: $AMG_CACHE_DIR, else ~/.cache/amg."""
+    return Path(os.environ.get("AMG_CACHE_DIR", Path.home() / ".cache" / "amg"))
 
 
 def read_text(path: str | os.PathLike, kind: str) -> str:

@@ -176,7 +176,7 @@ def generate(source: Scene | str | os.PathLike, settings: GenerateSettings, outp
     """
     import torch
 
-    from amg.render.video import write_mp4
+    from amg.video import write_mp4
 
     start = time.time()
     say = log or (lambda msg: None)
@@ -230,7 +230,7 @@ def generate(source: Scene | str | os.PathLike, settings: GenerateSettings, outp
         condition, references, fps = _scene_condition(scene, settings, family, p, say)
         report(Progress("rendering", 1, 1))
     else:
-        from amg.render.video import read_video
+        from amg.video import read_video
 
         condition, fps = read_video(video_in)
         fps = (native or {}).get("fps") or settings.fps or fps or SIZE_RULES[family].fps

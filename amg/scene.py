@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from amg.colors import HEX_PATTERN, is_hex
 from amg.errors import AmgError
 from amg.files import atomic_write_text, parse_json, read_text
 
@@ -119,8 +120,7 @@ class AvatarSpec(_Strict):
     @classmethod
     def _hex_colours(cls, v):
         for k, c in v.items():
-            s = c.lstrip("#")
-            if len(s) != 6 or any(ch not in "0123456789abcdefABCDEF" for ch in s):
+            if not is_hex("#" + c.lstrip("#")):  # the "#" may be left out
                 raise ValueError(f"{k} colour must look like #rrggbb, got {c!r}")
         return v
 
@@ -171,7 +171,7 @@ class RenderSettings(_Strict):
     frames: int = Field(16, ge=1, le=1000)
     fps: float = Field(8.0, ge=1.0, le=120.0)
     #: Background colour, "#rrggbb"; black is the paper's condition.
-    background: str = Field("#000000", pattern=r"^#[0-9a-fA-F]{6}$")
+    background: str = Field("#000000", pattern=HEX_PATTERN)
     #: Draw a floor grid so camera motion shows in the condition video.
     floor: bool = False
 

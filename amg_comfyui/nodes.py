@@ -253,7 +253,7 @@ def _output_dir() -> Path:
 
         return Path(folder_paths.get_output_directory())
     except ImportError:
-        from amg.body.anny_model import cache_dir
+        from amg.files import cache_dir
 
         return cache_dir() / "comfyui"
 
@@ -324,7 +324,7 @@ class AMGMotionFromVideo:
         out = _output_dir() / "amg_captures" / uuid.uuid4().hex[:12]
         with tempfile.TemporaryDirectory() as tmp:
             if images is not None:
-                from amg.render.video import write_mp4
+                from amg.video import write_mp4
 
                 frames = (images.detach().cpu().clamp(0, 1) * 255).round().to(dtype=__import__("torch").uint8).numpy()
                 source = write_mp4(frames, Path(tmp) / "frames.mp4", float(images_fps))

@@ -66,7 +66,7 @@ def preview_scene(scene: Scene) -> Scene:
 
 def render_preview(scene: Scene, video_path: Path) -> Preview:
     """Render `scene` to an MP4 at `video_path` (within the preview budget) and sketch it from above."""
-    from amg.render.video import write_mp4
+    from amg.video import write_mp4
 
     started = time.perf_counter()
     scene = preview_scene(scene)

@@ -9,16 +9,13 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
+from amg.colors import hex_to_rgb8
+
 BACKGROUND = (250, 250, 247)
 GRID = (222, 222, 215)
 AXIS = (170, 170, 160)
 CAMERA = (200, 60, 40)
 TEXT = (40, 40, 40)
-
-
-def _hex(c: str) -> tuple[int, int, int]:
-    s = c.lstrip("#")
-    return tuple(int(s[i:i + 2], 16) for i in (0, 2, 4))
 
 
 def draw_top_down(
@@ -73,7 +70,7 @@ def draw_top_down(
 
     # people: track line, a dot at the start, facing tick, name
     for p, (label, colour) in enumerate(zip(labels, colours)):
-        col = _hex(colour)
+        col = hex_to_rgb8(colour)
         u, v = px(tracks[p])
         if len(u) > 1:
             d.line(list(zip(u, v)), fill=col, width=3)

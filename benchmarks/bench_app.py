@@ -84,7 +84,7 @@ def browser_part(app: AppProcess, repeats: int) -> dict:
 
 def server_part(repeats: int) -> dict:
     """The preview's server side in this process: engine render, MP4 writing, sketch."""
-    from amg.render.video import write_mp4
+    from amg.video import write_mp4
     from amg.scene import Scene
     from app.preview import render_scene, sketch_of
 

@@ -29,7 +29,7 @@ VIDEO = ROOT.parent / "shared" / "samples" / "video" / "mmhuman3d_single_person_
 
 def people_video(n: int, folder: Path) -> Path:
     """The sample repeated n times side by side (each copy 1080x1920 scaled to keep the frame <= 1920 wide)."""
-    from amg.render.video import read_video, write_mp4
+    from amg.video import read_video, write_mp4
 
     if n == 1:
         return VIDEO
@@ -57,7 +57,7 @@ def memory(folder: Path) -> None:
     here; the reader holds one frame at a time, so a 10-minute file costs the same)."""
     import av
 
-    from amg.render.video import iter_frames
+    from amg.video import iter_frames
 
     path = folder / "4k.mp4"
     with av.open(str(path), "w") as c:

@@ -37,7 +37,7 @@ def main() -> None:
     from amg.eval import EvalConfig, correlation_matrix, evaluate_pair
     from amg.eval.motion_fidelity import symmetric_nearest_neighbour
     from amg.eval.synthetic import moving_blobs_video
-    from amg.render.video import write_mp4
+    from amg.video import write_mp4
 
     cv2.setNumThreads(1)  # the shared machine: measure one core's work
     # A reference with a still textured backdrop (like a real scene) and a generated video

@@ -32,7 +32,8 @@ SCENE = ROOT / "presets" / "scenes" / "two_people.json"
 
 
 def ours(scene, out_dir: Path) -> float:
-    from amg.render import render_scene, write_mp4
+    from amg.render import render_scene
+    from amg.video import write_mp4
 
     start = time.perf_counter()
     result = render_scene(scene)
@@ -48,7 +49,7 @@ def baseline(scene, out_dir: Path) -> float:
     import trimesh
 
     from amg.motion.library import scene_motion
-    from amg.render import write_mp4
+    from amg.video import write_mp4
     from amg.render.scene_render import scene_avatars
     from amg.camera.scene_camera import scene_cameras
 

@@ -95,7 +95,7 @@ def test_caption_still_picks_the_background(pipes, two_clips):
 
 def test_cli_generates_any_scene_at_the_models_own_size(tmp_path, capsys):
     from amg.cli import main
-    from amg.render.video import read_video
+    from amg.video import read_video
 
     out = tmp_path / "v.mp4"
     assert main(["generate", "presets/scenes/two_people.json", "-o", str(out), "--model", "amg-demo",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from amg.render.video import read_video
+from amg.video import read_video
 from tests.test_app_harness import ROOT, SAMPLES
 
 gradio_client = pytest.importorskip("gradio_client")

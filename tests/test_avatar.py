@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from amg.avatar import build_avatar, build_avatars, parse_appearance
-from amg.avatar.avatar import rgb_to_hex
+from amg.colors import rgb_to_hex
 from amg.camera import Camera, look_at
 from amg.motion import Motion
 from amg.motion.motion import SMPLX_JOINT_NAMES

@@ -31,7 +31,7 @@ def capture(video, pose_model):
 
 
 def _write(path, frames, fps=12.0):
-    from amg.render.video import write_mp4
+    from amg.video import write_mp4
 
     return write_mp4(np.asarray(frames, np.uint8), path, fps)
 
@@ -75,7 +75,7 @@ def test_the_dribbling_hand_follows_the_ball(capture, video):
     import cv2
 
     from amg.motion import edit
-    from amg.render.video import read_video
+    from amg.video import read_video
 
     frames, _ = read_video(video, times=capture.times, max_side=480)
     ball = []
@@ -108,7 +108,7 @@ def test_overlay_video_shows_the_avatar_over_the_person(capture, video, tmp_path
     from PIL import Image
 
     from amg.capture.overlay import overlay_frames, render_overlay
-    from amg.render.video import probe_video
+    from amg.video import probe_video
 
     out, rgb = overlay_frames(capture, video, max_side=256)
     assert out.shape[1:] == (256, 144, 3)
@@ -121,7 +121,7 @@ def test_overlay_video_shows_the_avatar_over_the_person(capture, video, tmp_path
 
 def _composite(video, tmp_path, crossing: bool):
     """Two copies of the sample: side by side, or one walking across in front of the other."""
-    from amg.render.video import read_video
+    from amg.video import read_video
 
     frames, _ = read_video(video, max_side=640)  # (40, 640, 360, 3)
     h, w = frames.shape[1:3]
@@ -179,7 +179,7 @@ def test_a_person_crossing_in_front_keeps_both_identities(video, pose_model, tmp
 
 def test_a_person_who_leaves_and_comes_back_keeps_their_id(video, pose_model, tmp_path):
     from amg.capture import CaptureConfig, motion_from_video
-    from amg.render.video import read_video
+    from amg.video import read_video
 
     frames, _ = read_video(video, max_side=640)
     frames[14:30] = 120  # 1.3 s with nobody in view (longer than the 1 s that is filled in)
@@ -198,7 +198,7 @@ def test_a_panning_camera_is_measured_and_taken_out_of_the_motion(video, pose_mo
     from scipy.spatial.transform import Rotation
 
     from amg.capture import CaptureConfig, motion_from_video
-    from amg.render.video import read_video
+    from amg.video import read_video
 
     frames, _ = read_video(video, max_side=960)          # (40, 960, 540, 3)
     f = 26 / 36 * 960                                    # the focal the reference capture assumed
@@ -239,7 +239,7 @@ def test_nobody_in_the_video_is_a_clear_error(pose_model, tmp_path):
 
 def test_a_person_too_small_is_refused(video, pose_model, tmp_path):
     from amg.capture import CaptureConfig, motion_from_video
-    from amg.render.video import read_video
+    from amg.video import read_video
 
     small, _ = read_video(video, times=np.arange(12) / 12, max_side=96)  # the man ~70 px tall in 1440 px
     canvas = np.full((12, 1440, 1080, 3), 128, np.uint8)

@@ -54,7 +54,7 @@ def test_a_clip_from_the_video_alone(dataset):
     frames, cond = dataset.load(clip)
     assert frames.shape == cond.shape == (8, 64, 64, 3)
     # the avatar is where the person is: the lit condition pixels lie on the person's pixels
-    from amg.render.video import read_video
+    from amg.video import read_video
 
     overlay, _ = read_video(folder / "overlay.mp4")
     assert overlay.shape == frames.shape
@@ -76,7 +76,7 @@ def test_a_clip_from_a_video_alone_trains(dataset, tmp_path):
 
 
 def test_a_folder_of_videos_resumes_and_logs_dropped_clips(video, tmp_path, capsys):
-    from amg.render.video import write_mp4
+    from amg.video import write_mp4
 
     folder = tmp_path / "videos"
     folder.mkdir()
@@ -124,7 +124,7 @@ def test_a_folder_prepared_by_a_pool_of_processes_resumes(video, tmp_path, capsy
     parent; a clip folder left by a run stopped before the index is made again."""
     import shutil
 
-    from amg.render.video import write_mp4
+    from amg.video import write_mp4
 
     folder = tmp_path / "videos"
     folder.mkdir()

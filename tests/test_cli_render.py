@@ -16,7 +16,7 @@ def amg(*args, cwd=None):
 
 
 def test_render_writes_a_playable_mp4(tmp_path):
-    from amg.render import read_video
+    from amg.video import read_video
 
     out = tmp_path / "cond.mp4"
     r = amg("render", PRESETS_DIR / "scenes" / "two_people.json", "-o", out, "--frames", "6", "--width", "128",
@@ -69,7 +69,7 @@ def test_avatar_command_writes_glb(tmp_path):
 
 
 def test_render_passes_write_one_mp4_each(tmp_path):
-    from amg.render import read_video
+    from amg.video import read_video
 
     out = tmp_path / "out.mp4"
     r = amg("render", PRESETS_DIR / "scenes" / "two_people.json", "-o", out, "--frames", "3", "--width", "64",

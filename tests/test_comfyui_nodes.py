@@ -125,7 +125,7 @@ def test_reference_images_node(nodes, rendered):
 def test_motion_from_video_node_captures_a_scene(nodes, samples_dir, tmp_path, monkeypatch):
     """AMG Motion from video (amg.capture): a file path or a batch of frames -> a scene AMG Render draws."""
     from amg.capture.models import pose_task_path
-    from amg.render.video import read_video
+    from amg.video import read_video
 
     video = samples_dir / "video" / "mmhuman3d_single_person_demo.mp4"
     if not video.exists() or not pose_task_path().is_file():

@@ -22,7 +22,7 @@ def amg_eval(monkeypatch, *args) -> int:
 
 @pytest.fixture(scope="module")
 def videos(tmp_path_factory):
-    from amg.render.video import write_mp4
+    from amg.video import write_mp4
 
     root = tmp_path_factory.mktemp("videos")
     ref, _ = moving_blobs_video(size=128, num_blobs=4, seed=0)
@@ -212,7 +212,7 @@ def test_tracks_png(videos, monkeypatch, capsys, tmp_path):
                     "--tracks-png", out) == 0
     image = cv2.imread(str(out))
     assert image.shape == (128, 2 * 128 + 4, 3)
-    from amg.render.video import read_video
+    from amg.video import read_video
 
     # Left: the reference's last frame with its tracklets drawn over it (many pixels changed).
     last = read_video(videos["ref"])[0][-1]

@@ -235,7 +235,7 @@ def test_bad_mask_and_tracker(clip_pair):
 def test_real_video_self_reversed_shifted_and_smaller():
     import cv2
 
-    from amg.render.video import read_video
+    from amg.video import read_video
 
     frames, _ = read_video(SAMPLES / "video" / "mmhuman3d_single_person_demo.mp4")  # 40 frames, 1080x1920
     config = EvalConfig(tracker="lk", max_side=256)

@@ -17,7 +17,8 @@ def _read(folder):
 
 
 def test_frames_dir_writes_every_pass_as_numbered_pngs(tmp_path, capsys):
-    from amg.render import read_video, render_scene
+    from amg.render import render_scene
+    from amg.video import read_video
     from amg.render.passes import depth_pass, passes_from_render
     from amg.scene import Scene
 

@@ -11,7 +11,7 @@ import pytest
 from amg.cli import main
 from amg.errors import AmgError
 from amg.generate import GenerateSettings, generate, plan
-from amg.render.video import read_video
+from amg.video import read_video
 from amg.scene import Scene
 
 

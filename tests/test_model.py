@@ -187,7 +187,7 @@ def test_progress_and_cancellation(pipe):
 
 
 def test_condition_from_video_file_and_resampling(tmp_path, pipe):
-    from amg.render.video import write_mp4
+    from amg.video import write_mp4
 
     path = write_mp4(condition_video(t=6, h=72, w=96), tmp_path / "cond.mp4", fps=8)
     with pytest.raises(AmgError, match=r"is 96x72 with 6 frames.*needs 64x64 with 4 frames"):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from amg.cli import main
-from amg.render.video import read_video, write_mp4
+from amg.video import read_video, write_mp4
 
 ROOT = Path(__file__).resolve().parents[1]
 

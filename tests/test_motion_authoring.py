@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from amg.motion import edit
-from amg.motion.authoring import ANKLE_HEIGHT, Clip, build
+from tools.authoring import ANKLE_HEIGHT, Clip, build
 from amg.motion.motion import SMPLX_JOINT_NAMES
 
 J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}

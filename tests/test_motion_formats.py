@@ -12,7 +12,7 @@ from scipy.spatial.transform import Rotation
 
 from amg.errors import AmgError
 from amg.motion import edit
-from amg.motion.bvh import import_bvh, save_bvh
+from amg.motion.formats.bvh import import_bvh, save_bvh
 from amg.motion.formats import load_motion_file, save_amass, save_npz
 from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
 

@@ -213,7 +213,7 @@ def test_bvh_torso_retargeted_by_world_orientation(samples_dir):
     """The chest faces where the rig's chest faces (aligning spine bones pitched it up 10-19 degrees)."""
     from pathlib import Path
 
-    from amg.motion import bvh
+    from amg.motion.formats import bvh
 
     path = samples_dir / "mocap" / "02_01.bvh"
     m = load_motion_file(path)[0]

@@ -36,7 +36,7 @@ def test_wave_raises_the_right_hand_and_its_mirror_the_left(body, samples_dir):
 
 def test_left_arm_raise_through_bvh(body, tmp_path):
     """A synthetic left-arm raise written as BVH and read back moves only the avatar's left arm."""
-    from amg.motion.bvh import import_bvh, save_bvh
+    from amg.motion.formats.bvh import import_bvh, save_bvh
 
     m = Motion.rest(5, fps=10)
     pose = m.body_pose.reshape(5, 21, 3)

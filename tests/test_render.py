@@ -92,7 +92,7 @@ def test_floor_grid_and_sizes():
 
 
 def test_render_to_mp4(tmp_path, two_people):
-    from amg.render import read_video, write_mp4
+    from amg.video import read_video, write_mp4
 
     _, out = two_people
     path = write_mp4(out.rgb, tmp_path / "cond.mp4", out.fps)

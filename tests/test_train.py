@@ -31,7 +31,7 @@ def _pipe():
 
 
 def test_prepared_clips_are_the_footage_and_its_avatars(dataset, video):
-    from amg.render.video import read_video
+    from amg.video import read_video
 
     again = TrainingData.open(dataset.root)
     assert [c.id for c in again.clips] == ["mmhuman3d_single_person_demo", "mmhuman3d_single_person_demo_2"]

@@ -137,7 +137,7 @@ def test_sigkill_then_rerun_resumes_and_ends_with_the_uninterrupted_weights(refe
 
 
 def test_second_run_encodes_nothing_and_a_changed_clip_only_itself(clips, reference, tmp_path):
-    from amg.render.video import read_video, write_mp4
+    from amg.video import read_video, write_mp4
 
     ref_data, _, ref_result = reference
     assert ref_result.encoded_clips == 4 and ref_result.cached_clips == 0
@@ -167,7 +167,7 @@ def test_second_run_encodes_nothing_and_a_changed_clip_only_itself(clips, refere
 
 
 def test_validation_writes_videos_and_motion_fidelity_at_its_steps(clips, tmp_path):
-    from amg.render.video import read_video, write_mp4
+    from amg.video import read_video, write_mp4
 
     data = _copy(clips, tmp_path / "clips")
     out = tmp_path / "out"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from amg.errors import AmgError
-from amg.render.video import iter_frames, probe_video, read_video, write_mp4
+from amg.video import iter_frames, probe_video, read_video, write_mp4
 
 
 def _vfr(path, pts_ms, size=(64, 48)):

@@ -198,7 +198,7 @@ def test_vace_follows_the_control_with_references_like_the_stock_pipeline():
 def test_training_on_wan_learns_and_caches_its_latents(tmp_path, monkeypatch):
     """`amg train --model wan-tiny-random`: flow-matching steps lower the loss on a fixed sample; clip
     latents and caption embeddings are cached on disk, so a resumed run never re-encodes."""
-    from amg.render.video import write_mp4
+    from amg.video import write_mp4
     from amg.train import TrainConfig, TrainingData, train
     from amg.train.dataset import Clip
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from amg.render.video import write_mp4
+from amg.video import write_mp4
 from amg.train import Clip, TrainingData
 
 

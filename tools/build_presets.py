@@ -5,7 +5,7 @@
 Real motion capture (CMU BVH clips, one AIST++ dance) is converted, cropped to its
 interesting seconds, grounded, put at the origin facing +Z and resampled to 30 fps,
 its head levelled to look ahead (edit.level_gaze: rigs hold the head at rest at their own angle);
-what no shippable capture covers is keyframed here (amg.motion.authoring): careful
+what no shippable capture covers is keyframed here (tools/authoring.py): careful
 timing with ease in/out, weight shifts over planted feet, hands placed for contact.
 Two-person presets are authored in one shared world and saved as one file with a person
 axis, so the pair stays in sync and in its relative placement.
@@ -23,11 +23,11 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from amg.motion import edit
-from amg.motion.authoring import Clip, build
 from amg.motion.formats import load_motion_file, save_npz
 from amg.motion.library import LIBRARY_FORMAT, PresetInfo, presets_dir
 from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
 from amg.files import atomic_write_text
+from tools.authoring import Clip, build
 
 FPS = 30.0
 CMU = ("CMU Graphics Lab Motion Capture Database, subject/trial {trial}. The data used in this project "
@@ -78,7 +78,7 @@ class Timeline:
         return self
 
     def clip(self, name: str, base: dict | None = None) -> Clip:
-        from amg.motion.authoring import STAND
+        from tools.authoring import STAND
 
         return Clip(name, sorted(self.keys.items()), fps=FPS, base={**STAND, **(base or {})})
 

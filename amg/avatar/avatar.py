@@ -8,6 +8,7 @@ import numpy as np
 
 from amg.avatar.appearance import Appearance, parse_appearance
 from amg.avatar.garments import jacket_regions, skirt_faces, skirt_skin_weights, skirt_vertices
+from amg.colors import hex_to_rgb
 from amg.errors import AmgError
 from amg.motion import edit
 from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
@@ -148,15 +149,6 @@ def resolve_appearance(spec: AvatarSpec, index: int = 0) -> Appearance:
         setattr(app, region, hex_to_rgb(hex_colour))
         app.explicit.add(region)
     return app
-
-
-def hex_to_rgb(value: str) -> tuple:
-    s = value.lstrip("#")
-    return tuple(int(s[i:i + 2], 16) / 255.0 for i in (0, 2, 4))
-
-
-def rgb_to_hex(rgb) -> str:
-    return "#" + "".join(f"{int(round(np.clip(c, 0, 1) * 255)):02x}" for c in rgb)
 
 
 def make_body(spec: AvatarSpec, phenotype: dict[str, float]):

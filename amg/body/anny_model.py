@@ -18,16 +18,12 @@ import time
 from pathlib import Path
 
 from amg.errors import AmgError
+from amg.files import cache_dir
 
 log = logging.getLogger(__name__)
 
 #: Anny's own cache key for its compact body data changes with the package version.
 COMPACT_NAME = "anny-{version}-compact.safetensors"
-
-
-def cache_dir() -> Path:
-    """AMG's cache folder: $AMG_CACHE_DIR, else ~/.cache/amg."""
-    return Path(os.environ.get("AMG_CACHE_DIR", Path.home() / ".cache" / "amg"))
 
 
 def compact_data_path() -> Path:

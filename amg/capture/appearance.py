@@ -12,6 +12,7 @@ import numpy as np
 
 from amg.capture.detect import (L_ANKLE, L_EAR, L_HIP, L_KNEE, L_SHOULDER, L_TOE, NOSE, R_ANKLE, R_EAR, R_HIP,
                                 R_KNEE, R_SHOULDER, R_TOE)
+from amg.colors import rgb_to_hex
 
 
 def _patches(frame: np.ndarray, points: np.ndarray, radius: float) -> np.ndarray:
@@ -70,7 +71,7 @@ def person_colours(frames: np.ndarray, keypoints: np.ndarray, frames_used: int =
     for i in pick:
         for name, px in region_samples(frames[i], keypoints[i]).items():
             pools.setdefault(name, []).append(px)
-    return {name: _hex(_lit_colour(np.concatenate(px))) for name, px in pools.items()}
+    return {name: rgb_to_hex(_lit_colour(np.concatenate(px)), 255) for name, px in pools.items()}
 
 
 def _lit_colour(pixels: np.ndarray) -> np.ndarray:
@@ -81,7 +82,3 @@ def _lit_colour(pixels: np.ndarray) -> np.ndarray:
     lo, hi = np.percentile(lum, [60, 90])
     keep = pixels[(lum >= lo) & (lum <= hi)]
     return np.median(keep if len(keep) else pixels, axis=0)
-
-
-def _hex(rgb) -> str:
-    return "#%02x%02x%02x" % tuple(int(round(v)) for v in rgb)

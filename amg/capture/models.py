@@ -21,7 +21,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from amg.body.anny_model import cache_dir
+from amg.files import cache_dir
 from amg.errors import AmgError
 
 log = logging.getLogger(__name__)

@@ -46,7 +46,7 @@ def overlay_frames(result, video: str | os.PathLike, max_side: int = 512, alpha:
     import cv2
 
     from amg.render.scene_render import render_scene
-    from amg.render.video import read_video
+    from amg.video import read_video
 
     w, h = render_size(result.width, result.height, max_side)
     with tempfile.TemporaryDirectory(prefix="amg-overlay-") as tmp:
@@ -79,7 +79,7 @@ def overlay_frames(result, video: str | os.PathLike, max_side: int = 512, alpha:
 def render_overlay(result, video: str | os.PathLike, out: str | os.PathLike, max_side: int = 512,
                    avatars: list[dict] | None = None, progress=None) -> Path:
     """Write the overlay video (avatars over the footage, people numbered) as MP4."""
-    from amg.render.video import write_mp4
+    from amg.video import write_mp4
 
     if not result.num_people:
         raise AmgError("nothing to overlay: the capture holds no people")

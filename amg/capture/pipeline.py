@@ -4,7 +4,7 @@
     result.save("motion.npz", camera="camera.json")
     render_overlay(result, "clip.mp4", "overlay.mp4")   # avatars over the video
 
-Stages: frames sampled by timestamp (amg.render.video.iter_frames) -> BlazePose per frame
+Stages: frames sampled by timestamp (amg.video.iter_frames) -> BlazePose per frame
 (amg.capture.detect) -> identities (amg.capture.track) -> each person placed in camera space
 by a perspective fit, gaps filled (amg.capture.world) -> the camera's turning measured on the
 background and taken out (amg.capture.camera_motion) -> the floor estimated -> SMPL-X joints,
@@ -74,7 +74,7 @@ class CaptureResult:
         """Write the motion `.npz` (a person axis; `present`, `lost`, `times` and the notes
         ride along) and, if asked, the camera path (AMG's camera JSON)."""
         from amg.files import atomic_write_bytes
-        from amg.motion.formats import _npz_bytes
+        from amg.motion.formats import npz_bytes
 
         m0 = self.motions[0]
         stack = lambda key: np.stack([getattr(m, key) for m in self.motions]).astype(np.float32)  # noqa: E731
@@ -88,7 +88,7 @@ class CaptureResult:
                                                   "focal_px": self.focal_px, "scale": self.scale,
                                                   "track_ids": self.track_ids}))}
         path = Path(motion)
-        atomic_write_bytes(path, _npz_bytes(arrays))
+        atomic_write_bytes(path, npz_bytes(arrays))
         if camera is not None:
             from amg.camera.formats import save_camera_path
 
@@ -152,7 +152,7 @@ def motion_from_video(video: str | os.PathLike, config: CaptureConfig | None = N
     from amg.capture.track import TrackConfig, Tracker
     from amg.capture.world import (FOOT_POINTS, estimate_floor, fill_gaps, focal_px, intrinsics, one_euro, place,
                                    smplx_joints)
-    from amg.render.video import iter_frames, probe_video
+    from amg.video import iter_frames, probe_video
 
     config = config or CaptureConfig()
     video = Path(video)

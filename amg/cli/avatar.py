@@ -34,7 +34,7 @@ def run(args) -> int:
     from pydantic import ValidationError
 
     from amg.avatar import build_avatar
-    from amg.avatar.avatar import rgb_to_hex
+    from amg.colors import rgb_to_hex
     from amg.errors import AmgError
     from amg.scene import AvatarSpec
 

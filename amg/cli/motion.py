@@ -136,8 +136,7 @@ def run_import(args) -> int:
 
 def run_export(args) -> int:
     from amg.errors import AmgError
-    from amg.motion.bvh import save_bvh
-    from amg.motion.formats import save_amass
+    from amg.motion.formats import save_amass, save_bvh
 
     out = args.output.lower()
     if not (out.endswith(".npz") or out.endswith(".bvh")):

@@ -38,7 +38,8 @@ def run(args) -> int:
 
     from amg.errors import AmgError
     from amg.files import atomic_write_bytes, check_output
-    from amg.render import render_scene, write_mp4
+    from amg.render import render_scene
+    from amg.video import write_mp4
     from amg.render.passes import PASSES, check_passes, pass_paths, passes_from_render
     from amg.scene import Scene
 

@@ -34,7 +34,7 @@ def load_frames(video, name: str) -> np.ndarray:
 def _load(video, name: str) -> tuple[np.ndarray, float | None]:
     """Frames and frame rate (None for an array: it has no clock)."""
     if isinstance(video, (str, os.PathLike)):
-        from amg.render.video import read_video
+        from amg.video import read_video
 
         frames, fps = read_video(video)
         return frames, (fps if fps and np.isfinite(fps) and fps > 0 else None)

@@ -24,7 +24,7 @@ def load_condition(condition, num_frames: int | None = None, height: int | None 
     `condition`: (T, H, W, 3) uint8 array or tensor, or a path to a video file.
     """
     if isinstance(condition, (str, os.PathLike)):
-        from amg.render.video import read_video
+        from amg.video import read_video
 
         name = str(condition)
         frames, _ = read_video(Path(condition))

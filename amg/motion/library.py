@@ -69,7 +69,7 @@ def list_presets() -> list[PresetInfo]:
         mtime = index.stat().st_mtime
     except OSError:
         raise AmgError(f"{index}: the motion library index is missing (run "
-                       f"`python tools/build_presets.py` to build it)") from None
+                       f"`PYTHONPATH=. python tools/build_presets.py` to build it)") from None
     with _cache.lock:
         if _cache.index and _cache.index[0] == mtime:
             return list(_cache.index[1])

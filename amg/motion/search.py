@@ -46,7 +46,7 @@ def _load_model():
 
 
 def _cache_path(key: str):
-    from amg.body.anny_model import cache_dir
+    from amg.files import cache_dir
 
     return cache_dir() / f"motion-search-{key}.npy"
 

@@ -10,12 +10,12 @@ from typing import Callable
 
 import numpy as np
 
-from amg.avatar.avatar import hex_to_rgb
 from amg.camera.camera import Camera
 from amg.camera.scene_camera import scene_cameras
+from amg.colors import hex_to_rgb
 from amg.errors import AmgError
 from amg.render.rasterizer import rasterize
-from amg.render.video import write_mp4
+from amg.video import write_mp4
 from amg.scene import Scene
 
 _AVATAR_CACHE: "OrderedDict[tuple, list]" = OrderedDict()

@@ -23,7 +23,7 @@ import numpy as np
 
 from amg.files import atomic_write_bytes, atomic_write_text
 from amg.render.scene_render import render_scene, scene_avatars
-from amg.render.video import write_mp4
+from amg.video import write_mp4
 from amg.scene import Scene
 from amg.synthetic.real_render import render_real
 from amg.synthetic.world import SceneInfo, sample_scene

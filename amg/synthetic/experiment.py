@@ -231,7 +231,7 @@ def evaluate(out: Path, config: ExperimentConfig, log=None, write: Callable[[str
     from amg.eval.world_table import FORMAT, MANIFEST, write_world_results
     from amg.files import atomic_write_bytes
     from amg.model.pipeline import AMGPipeline
-    from amg.render.video import write_mp4
+    from amg.video import write_mp4
     from amg.synthetic.data import load_truth, render_plate
     from amg.train.dataset import TrainingData
 

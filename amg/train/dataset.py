@@ -126,7 +126,7 @@ class TrainingData:
 
     def load(self, clip: Clip) -> tuple[np.ndarray, np.ndarray]:
         """(video, condition): (T, H, W, 3) uint8 each, checked against the dataset's size."""
-        from amg.render.video import read_video
+        from amg.video import read_video
 
         out = []
         for path in (clip.video_path(self.root), clip.condition_path(self.root)):

@@ -133,7 +133,7 @@ def make_clip(data: TrainingData, video: str | os.PathLike, motion: str | os.Pat
     process of a folder preparation does (the parent alone writes the index)."""
     from amg.motion.library import load_source
     from amg.render.scene_render import render_scene
-    from amg.render.video import read_video, write_mp4
+    from amg.video import read_video, write_mp4
 
     config = config or PrepareConfig()
     video = Path(video)
@@ -281,7 +281,7 @@ def prepare_folder(data: TrainingData, folder: str | os.PathLike, caption: str, 
     skipped, so running it again resumes. `workers` > 1 makes the clips in a pool of that
     many processes (each clip's capture and rendering is independent); this process alone
     writes the index and the log, in the clips' order. Returns (added clips, dropped log entries)."""
-    from amg.render.video import probe_video
+    from amg.video import probe_video
 
     config = config or PrepareConfig()
     if not isinstance(workers, int) or workers < 1:

@@ -71,7 +71,7 @@ class Validator:
     def run(self, step: int) -> dict:
         """Generate, save and score every validation scene at `step`; returns the metrics to log."""
         from amg.eval import EvalConfig, evaluate_pair
-        from amg.render.video import write_mp4
+        from amg.video import write_mp4
 
         folder = self.output / VALIDATION_DIR / f"step-{step:08d}"
         folder.mkdir(parents=True, exist_ok=True)

@@ -123,7 +123,7 @@ class AvatarTab:
             colours = [spec.colors.get(r, "#808080") for r in COLOUR_REGIONS]
             parsed = ""
         else:
-            from amg.avatar.avatar import rgb_to_hex
+            from amg.colors import rgb_to_hex
 
             sliders = [round(float(app.phenotype.get(k, 0.5)), 3) for k in BODY_SLIDERS]
             colours = [rgb_to_hex(getattr(app, r)) for r in COLOUR_REGIONS]

@@ -26,7 +26,7 @@ from scipy.spatial.transform import Rotation
 
 from amg.errors import AmgError
 from amg.files import atomic_path
-from amg.motion.formats import ACCEPTED_FORMATS, check_file
+from amg.motion.formats._io import ACCEPTED_FORMATS, check_file
 from amg.motion.motion import MAX_FPS, SMPLX_JOINT_NAMES, Motion
 from amg.motion.skeleton import PARENTS, REST_JOINTS
 
