@@ -21,7 +21,11 @@ from amg.files import atomic_write_text, parse_json, read_text
 
 SCENE_FORMAT = "amg-scene"
 SCENE_VERSION = 1
-MAX_SIZE = 1024
+#: The legal video size, one fact for scenes, the renderer, generation, the CLI and the app:
+#: each side a multiple of SIZE_MULTIPLE from MIN_SIZE to MAX_SIZE pixels. Every video model
+#: family takes these bounds (SIZE_RULES below are built on them), so a scene that renders can
+#: be generated; a family's stricter rule (Wan: multiples of 16) is checked before rendering.
+MIN_SIZE, MAX_SIZE, SIZE_MULTIPLE = 64, 1024, 8
 MAX_PEOPLE = 8
 REGIONS = ("top", "bottom", "shoes", "hair", "skin")
 PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
@@ -76,11 +80,19 @@ class SizeRule:
                                "grid); render or resample it to such a size")
 
 
+def size_problem(value: int) -> str | None:
+    """Why `value` is not a legal video side in pixels (None when it is)."""
+    if value % SIZE_MULTIPLE or not MIN_SIZE <= value <= MAX_SIZE:
+        return (f"must be a multiple of {SIZE_MULTIPLE} between {MIN_SIZE} and {MAX_SIZE} px (the video models' "
+                f"latent grid), got {value}")
+    return None
+
+
 #: Size rules per backbone family ("wan2.1-vace" shares Wan's).
 SIZE_RULES = {
-    "modelscope": SizeRule("modelscope", 8, 64, 1024, 128, 1, 256, 256, 16, 8.0,
+    "modelscope": SizeRule("modelscope", SIZE_MULTIPLE, MIN_SIZE, MAX_SIZE, 128, 1, 256, 256, 16, 8.0,
                            " (ModelScopeT2V was trained on 16)"),
-    "wan2.1": SizeRule("wan2.1", 16, 64, 1280, 129, 4, 832, 480, 81, 16.0,
+    "wan2.1": SizeRule("wan2.1", 16, MIN_SIZE, 1280, 129, 4, 832, 480, 81, 16.0,
                        " (Wan's VAE compresses time 4x after the first frame; Wan2.1 was trained on 81)"),
 }
 SIZE_RULES["wan2.1-vace"] = SIZE_RULES["wan2.1"]
@@ -166,8 +178,8 @@ class CameraRef(_Strict):
 
 
 class RenderSettings(_Strict):
-    width: int = Field(256, ge=16, le=MAX_SIZE)
-    height: int = Field(256, ge=16, le=MAX_SIZE)
+    width: int = 256  # pixels: see size_problem
+    height: int = 256
     frames: int = Field(16, ge=1, le=1000)
     fps: float = Field(8.0, ge=1.0, le=120.0)
     #: Background colour, "#rrggbb"; black is the paper's condition.
@@ -177,9 +189,10 @@ class RenderSettings(_Strict):
 
     @field_validator("width", "height")
     @classmethod
-    def _multiple_of_8(cls, v):
-        if v % 8:
-            raise ValueError(f"must be a multiple of 8 (the video model's latent grid), got {v}")
+    def _legal_size(cls, v):
+        problem = size_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     def with_overrides(self, **values) -> "RenderSettings":

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from amg.scene import MAX_PEOPLE, MAX_SIZE, MIN_SIZE, SIZE_MULTIPLE
+
 CATEGORY = "AMG Studio"
 KEEP = "(from the scene)"
 NONE = "(none)"
-MAX_PEOPLE = 8
 
 
 def _images(frames: np.ndarray):
@@ -133,8 +134,10 @@ class AMGScene:
                                                  f"({', '.join(_motion_presets()[:6])}, ...) or motion file"}),
                 "camera_params": ("STRING", {"default": "", "tooltip": 'JSON, e.g. {"angle": 180}'}),
                 "prompt": ("STRING", {"multiline": True, "default": "", "tooltip": "scene prompt (empty: keep)"}),
-                "width": ("INT", {"default": 0, "min": 0, "max": 1024, "step": 8, "tooltip": "0: the scene's"}),
-                "height": ("INT", {"default": 0, "min": 0, "max": 1024, "step": 8, "tooltip": "0: the scene's"}),
+                "width": ("INT", {"default": 0, "min": 0, "max": MAX_SIZE, "step": SIZE_MULTIPLE,
+                                   "tooltip": "0: the scene's"}),
+                "height": ("INT", {"default": 0, "min": 0, "max": MAX_SIZE, "step": SIZE_MULTIPLE,
+                                    "tooltip": "0: the scene's"}),
                 "frames": ("INT", {"default": 0, "min": 0, "max": 1000, "tooltip": "0: the scene's"}),
                 "fps": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 120.0, "step": 1.0, "tooltip": "0: the scene's"}),
             },
@@ -304,7 +307,7 @@ class AMGMotionFromVideo:
                                        "tooltip": "35 mm-equivalent focal length; 0: from metadata, else 26 mm"}),
                 "appearance": ("STRING", {"multiline": True, "default": "",
                                           "tooltip": "one appearance prompt per person, a line each"}),
-                "max_side": ("INT", {"default": 512, "min": 64, "max": 1024, "step": 8,
+                "max_side": ("INT", {"default": 512, "min": MIN_SIZE, "max": MAX_SIZE, "step": SIZE_MULTIPLE,
                                      "tooltip": "the scene's render size: the video's aspect, longest side this"}),
             },
         }

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from amg.errors import AmgError
-from amg.scene import Scene
+from amg.scene import MIN_SIZE, SIZE_MULTIPLE, Scene
 from app import engine
 from app.sketch import draw_top_down
 
@@ -45,7 +45,7 @@ def preview_size(width: int, height: int, frames: int) -> tuple[int, int]:
     """The size a preview of `frames` frames renders at: the scene's, or smaller (multiples of 8,
     same aspect) so that width x height x frames <= PREVIEW_PIXEL_FRAMES."""
     scale = min(1.0, (PREVIEW_PIXEL_FRAMES / (width * height * frames)) ** 0.5)
-    return (max(16, int(width * scale) // 8 * 8), max(16, int(height * scale) // 8 * 8))
+    return tuple(max(MIN_SIZE, int(v * scale) // SIZE_MULTIPLE * SIZE_MULTIPLE) for v in (width, height))
 
 
 def preview_scene(scene: Scene) -> Scene:

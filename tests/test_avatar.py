@@ -5,11 +5,10 @@ from amg.avatar import build_avatar, build_avatars, parse_appearance
 from amg.colors import rgb_to_hex
 from amg.camera import Camera, look_at
 from amg.motion import Motion
-from amg.motion.motion import SMPLX_JOINT_NAMES
+from amg.motion.motion import JOINT_INDEX as J
 from amg.render.rasterizer import rasterize
 from amg.scene import AvatarSpec
 
-J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
 WOMAN = "A woman wearing a bright yellow dress with a round neckline, sleeveless, flowing just above her knees"
 MAN = "A man wearing a white dress shirt and dark pants"
 

@@ -5,10 +5,9 @@ import pytest
 
 from amg.body.anny_body import AnnyBody
 from amg.motion import Motion
-from amg.motion.motion import SMPLX_JOINT_NAMES
+from amg.motion.motion import JOINT_INDEX as J
 from amg.motion.skeleton import PELVIS_HEIGHT, REST_JOINTS
 
-J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,8 @@ import numpy as np
 
 from amg.motion import edit
 from tools.authoring import ANKLE_HEIGHT, Clip, build
-from amg.motion.motion import SMPLX_JOINT_NAMES
+from amg.motion.motion import JOINT_INDEX as J
 
-J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
 
 
 def test_weight_shift_keeps_planted_feet_still_and_ankles_on_target():

@@ -8,9 +8,8 @@ import pytest
 from amg.errors import AmgError
 from amg.motion import edit
 from amg.motion.formats import load_motion_file
-from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
+from amg.motion.motion import JOINT_INDEX as J, Motion
 
-J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
 
 
 def _arm_raise(frames=10, side="left", fps=10.0) -> Motion:

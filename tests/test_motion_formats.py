@@ -14,9 +14,8 @@ from amg.errors import AmgError
 from amg.motion import edit
 from amg.motion.formats.bvh import import_bvh, save_bvh
 from amg.motion.formats import load_motion_file, save_amass, save_npz
-from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
+from amg.motion.motion import JOINT_INDEX as J, Motion
 
-J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
 
 
 def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -10,10 +10,9 @@ from amg.errors import AmgError
 from amg.motion import edit
 from amg.motion.formats import load_motion_file
 from amg.motion.library import list_presets, load_preset, scene_motion
-from amg.motion.motion import SMPLX_JOINT_NAMES
+from amg.motion.motion import JOINT_INDEX as J
 from amg.scene import MotionRef, Person, Placement, Scene
 
-J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
 REQUIRED = ["idle", "walk", "run", "jump", "boxing", "fencing", "kick", "latin_dance", "breakdance", "wave", "clap",
             "sit_down", "bow", "handshake", "high_five", "boxing_sparring", "partner_dance", "hug"]
 PAIRS = ["handshake", "high_five", "boxing_sparring", "partner_dance", "hug"]

@@ -11,11 +11,10 @@ from amg.motion import edit
 from amg.motion.formats import load_motion_file
 from amg.motion.ik import joints_to_motion
 from amg.motion.library import load_preset
-from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
+from amg.motion.motion import JOINT_INDEX as J, Motion
 from amg.motion.skeleton import PELVIS_HEIGHT
 from amg.scene import AvatarSpec
 
-J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
 LIMBS = [J[f"{s}_{j}"] for s in ("left", "right") for j in ("knee", "ankle", "foot", "elbow", "wrist")]
 
 

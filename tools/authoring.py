@@ -26,10 +26,9 @@ import numpy as np
 from scipy.interpolate import CubicHermiteSpline, PchipInterpolator
 from scipy.spatial.transform import Rotation
 
-from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
+from amg.motion.motion import JOINT_INDEX as J, Motion
 from amg.motion.skeleton import PARENTS, PELVIS_HEIGHT, REST_JOINTS
 
-J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
 #: Height of the ankle joint above the floor when standing (soles on y = 0).
 ANKLE_HEIGHT = PELVIS_HEIGHT + REST_JOINTS[J["left_ankle"], 1]
 #: Standing: ankles under the hips, feet turned out a little.

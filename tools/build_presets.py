@@ -25,7 +25,7 @@ from scipy.spatial.transform import Rotation
 from amg.motion import edit
 from amg.motion.formats import load_motion_file, save_npz
 from amg.motion.library import LIBRARY_FORMAT, PresetInfo, presets_dir
-from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
+from amg.motion.motion import JOINT_INDEX as J, Motion
 from amg.files import atomic_write_text
 from tools.authoring import Clip, build
 
@@ -35,7 +35,6 @@ CMU = ("CMU Graphics Lab Motion Capture Database, subject/trial {trial}. The dat
 AIST = ("AIST++ dance motion {trial} (Li et al., 'AI Choreographer', ICCV 2021; AIST Dance Video DB), "
         "CC BY 4.0, converted from SMPL.")
 OURS = "Keyframed by the AMG Studio authors (CC0)."
-J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
 
 
 @dataclass

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from amg.motion.motion import SMPLX_JOINT_NAMES
+from amg.motion.motion import JOINT_INDEX as _J
 
-_J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
 
 
 def skirt_faces(rings: int, segments: int) -> np.ndarray:

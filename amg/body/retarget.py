@@ -15,11 +15,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from amg.motion.motion import SMPLX_JOINT_NAMES
+from amg.motion.motion import JOINT_INDEX as J, SMPLX_JOINT_NAMES
 
 SMPL_TO_ANNY = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
-J = {name: i for i, name in enumerate(SMPLX_JOINT_NAMES)}
 
 #: Anny bone-name prefix -> SMPL-X joint whose rotation drives it ({s} = L or R side).
 _SIDED = {

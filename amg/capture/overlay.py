@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from amg.errors import AmgError
+from amg.scene import MIN_SIZE, SIZE_MULTIPLE
 
 def render_size(width: int, height: int, max_side: int = 512) -> tuple[int, int]:
-    """The render size nearest the video's aspect with sides multiples of 8, at most `max_side`."""
+    """The render size nearest the video's aspect with legal sides (amg.scene.size_problem), at most `max_side`."""
     s = max_side / max(width, height)
-    return max(16, int(round(width * s / 8)) * 8), max(16, int(round(height * s / 8)) * 8)
+    return tuple(max(MIN_SIZE, int(round(v * s / SIZE_MULTIPLE)) * SIZE_MULTIPLE) for v in (width, height))
 
 
 def capture_scene(result, motion_file: str, camera_file: str, width: int, height: int,

@@ -19,10 +19,9 @@ import numpy as np
 
 from amg.capture.detect import (L_EAR, L_HEEL, L_HIP, L_SHOULDER, L_TOE, R_EAR, R_HEEL, R_HIP, R_SHOULDER, R_TOE,
                                 Detection)
-from amg.motion.motion import SMPLX_JOINT_NAMES
+from amg.motion.motion import JOINT_INDEX as J
 from amg.motion.skeleton import REST_JOINTS
 
-J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
 #: BlazePose landmarks that map one-to-one onto SMPL-X joints
 _DIRECT = {"left_knee": 25, "right_knee": 26, "left_ankle": 27, "right_ankle": 28, "left_shoulder": 11,
            "right_shoulder": 12, "left_elbow": 13, "right_elbow": 14, "left_wrist": 15, "right_wrist": 16}

@@ -16,7 +16,6 @@ DEFAULT_MODEL = "ali-vilab/text-to-video-ms-1.7b"
 #: Model names that build the architecture with seeded random weights instead of loading.
 TINY_RANDOM = "tiny-random"
 FULL_RANDOM = "modelscope-random"
-RANDOM_MODELS = (TINY_RANDOM, FULL_RANDOM)
 
 # ---- ModelScopeT2V, full size (1.41 B-parameter UNet) ------------------------------------
 MODELSCOPE_UNET = dict(

@@ -8,6 +8,6 @@ figures). The preset library is built by the developer tool tools/build_presets.
 tools/authoring.py).
 """
 
-from amg.motion.motion import SMPLX_JOINT_NAMES, SMPLX_PARENTS, Motion
+from amg.motion.motion import JOINT_INDEX, SMPLX_JOINT_NAMES, SMPLX_PARENTS, Motion
 
-__all__ = ["Motion", "SMPLX_JOINT_NAMES", "SMPLX_PARENTS"]
+__all__ = ["JOINT_INDEX", "Motion", "SMPLX_JOINT_NAMES", "SMPLX_PARENTS"]

@@ -24,11 +24,10 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from amg.errors import AmgError
-from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
+from amg.motion.motion import JOINT_INDEX as J, Motion
 from amg.motion.skeleton import PARENTS, REST_JOINTS
 
 log = logging.getLogger(__name__)
-J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
 CHILDREN = [[c for c in range(22) if PARENTS[c] == j] for j in range(22)]
 #: Hinge axis (in the parent's rest frame) of knees (flex about X) and elbows (about Y).
 _HINGES = {J["left_knee"]: 0, J["right_knee"]: 0, J["left_elbow"]: 1, J["right_elbow"]: 1}

@@ -16,6 +16,8 @@ SMPLX_JOINT_NAMES = (
     "left_collar", "right_collar", "head", "left_shoulder", "right_shoulder",
     "left_elbow", "right_elbow", "left_wrist", "right_wrist",
 )
+#: Joint name -> its index in SMPLX_JOINT_NAMES (body_pose holds joint i at slot i - 1).
+JOINT_INDEX = {name: i for i, name in enumerate(SMPLX_JOINT_NAMES)}
 #: Parent of each of the 22 body joints (-1 for the pelvis).
 SMPLX_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19)
 NUM_BODY_JOINTS = 21

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from amg.motion.motion import SMPLX_JOINT_NAMES, Motion
+from amg.motion.motion import JOINT_INDEX, Motion
 from amg.motion.skeleton import PELVIS_HEIGHT
 
-_J = {n: i - 1 for i, n in enumerate(SMPLX_JOINT_NAMES)}  # index into the 21 body_pose joints
+_J = {n: i - 1 for n, i in JOINT_INDEX.items()}  # index into the 21 body_pose joints
 
 
 def _pose(num_frames: int) -> np.ndarray:

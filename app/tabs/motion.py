@@ -9,12 +9,12 @@ from pathlib import Path
 import gradio as gr
 
 from amg.errors import AmgError
+from amg.motion.preview import stick_figures
 from amg.scene import CameraRef, MotionRef, Person, Placement
 from app import capture, engine
 from app.context import Ctx, user_errors
 from app.session import Session
 from app.tabs.avatar import with_people
-from app.thumbnails import stick_figures
 
 UPLOAD_TYPES = [".npz", ".npy", ".bvh"]
 
@@ -269,13 +269,9 @@ class MotionTab:
                     items, s.found = self.items, None
                     note = "All motions."
                 else:
-                    if engine.has("motion_search"):
-                        found = library_entries(engine.get("motion_search")(text))
-                    else:  # the library is there but not its search: a plain word match
-                        words = text.lower().split()
-                        found = [e for e in self.entries
-                                 if any(w in f"{e['name']} {e['description']} {' '.join(e['tags'])}".lower()
-                                        for w in words)]
+                    if not engine.has("motion_search"):  # (its keyword ranking needs no model)
+                        raise AmgError(engine.missing("motion_search"))
+                    found = library_entries(engine.get("motion_search")(text))
                     items, s.found = self.gallery_items(found)
                     note = f"{len(items)} motion(s) for “{text}”, best first."
                 return gr.update(value=items, selected_index=None), note

@@ -24,7 +24,7 @@ import numpy as np
 
 from amg.errors import AmgError
 from amg.motion import edit
-from amg.motion.formats import aistpp, amass, amg_npz, bvh, joints, smpl_params
+from amg.motion.formats import aistpp, amass, amg_npz, joints, smpl_params
 from amg.motion.formats._io import ACCEPTED_FORMATS, MAX_FILE_BYTES, as_text, check_file, npz_bytes, read_arrays
 from amg.motion.formats.amass import save as save_amass
 from amg.motion.formats.amg_npz import save as save_npz

@@ -27,10 +27,9 @@ from scipy.spatial.transform import Rotation
 from amg.errors import AmgError
 from amg.files import atomic_path
 from amg.motion.formats._io import ACCEPTED_FORMATS, check_file
-from amg.motion.motion import MAX_FPS, SMPLX_JOINT_NAMES, Motion
+from amg.motion.motion import JOINT_INDEX as J, MAX_FPS, SMPLX_JOINT_NAMES, Motion
 from amg.motion.skeleton import PARENTS, REST_JOINTS
 
-J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
 #: Deepest joint nesting read (real rigs: under 60 with fingers).
 MAX_DEPTH = 256
 
