@@ -10,6 +10,7 @@ file streams in bounded memory; `max_side` scales frames down inside the decoder
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from dataclasses import dataclass
@@ -22,9 +23,11 @@ from amg.errors import AmgError
 from amg.files import atomic_path
 
 
-def write_mp4(frames: np.ndarray, path: str | os.PathLike, fps: float, quality: int = 8,
+def write_mp4(frames: np.ndarray | Iterator[np.ndarray], path: str | os.PathLike, fps: float, quality: int = 8,
               metadata: dict[str, str] | None = None) -> Path:
-    """Write (T, H, W, 3) uint8 frames as H.264 yuv420p MP4 (plays in browsers).
+    """Write (T, H, W, 3) uint8 frames as H.264 yuv420p MP4 (plays in browsers). `frames` may
+    also be an iterator of such arrays (chunks of one video, e.g. amg.render.render_chunks),
+    each encoded as it comes: a long render then never holds all its frames at once.
 
     Written to a temporary name and renamed, so a failed or cancelled write never leaves
     a half-written file that looks like a good one. `metadata` goes into the MP4 tags
@@ -32,13 +35,12 @@ def write_mp4(frames: np.ndarray, path: str | os.PathLike, fps: float, quality: 
     """
     import imageio_ffmpeg
 
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-        raise AmgError(f"video frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
-    if len(frames) == 0:
+    chunks = frames if isinstance(frames, Iterator) else iter([frames])
+    first = _check_frames(next(chunks, np.zeros((0, 1, 1, 3), np.uint8)))
+    if len(first) == 0:
         raise AmgError("cannot write a video with no frames")
     path = Path(path)
-    h, w = frames.shape[1:3]
+    h, w = first.shape[1:3]
     extra = ["-movflags", "+faststart"]
     for k, v in (metadata or {}).items():
         extra += ["-metadata", f"{k}={v}"]
@@ -50,11 +52,21 @@ def write_mp4(frames: np.ndarray, path: str | os.PathLike, fps: float, quality: 
         )
         try:
             writer.send(None)
-            for f in frames:
-                writer.send(np.ascontiguousarray(f))
+            for chunk in itertools.chain([first], map(_check_frames, chunks)):
+                if chunk.shape[1:] != first.shape[1:]:
+                    raise AmgError(f"video frames must all be {w}x{h}, got {chunk.shape[2]}x{chunk.shape[1]}")
+                for f in chunk:
+                    writer.send(np.ascontiguousarray(f))
         finally:
             writer.close()
     return path
+
+
+def _check_frames(frames) -> np.ndarray:
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise AmgError(f"video frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
+    return frames
 
 
 #: containers/codecs that hold a still picture, not a video

@@ -15,10 +15,11 @@ from app import engine
 from app.sketch import draw_top_down
 
 #: A preview's budget, whatever the scene asks for (the full scene is what `amg render` and
-#: Generate make). Frames: every person's posed mesh is held for each (~14k vertices), so a
-#: longer shot is previewed over its whole length at a lower frame rate. Pixels x frames: the
-#: frame buffers (colour, depth, ids, a mask per person: ~20 bytes a pixel-frame with 8 people)
-#: stay near 300 MB, so a larger one is previewed smaller (aspect kept, multiples of 8).
+#: Generate make): it bounds the time a preview takes (posing 8 people costs ~0.1 s a frame).
+#: Frames: a longer shot is previewed over its whole length at a lower frame rate. Pixels x
+#: frames: a larger one is previewed smaller (aspect kept, multiples of 8). Memory is bounded
+#: by design instead: frames are rendered a chunk at a time and streamed to the encoder
+#: (amg.render.render_chunks), so nothing grows with the shot's length.
 PREVIEW_MAX_FRAMES = 240
 PREVIEW_PIXEL_FRAMES = 256 * 256 * 240
 
@@ -65,15 +66,29 @@ def preview_scene(scene: Scene) -> Scene:
 
 
 def render_preview(scene: Scene, video_path: Path) -> Preview:
-    """Render `scene` to an MP4 at `video_path` (within the preview budget) and sketch it from above."""
+    """Render `scene` to an MP4 at `video_path` (within the preview budget) and sketch it from above.
+    Frames go to the encoder a chunk at a time: only the joints and cameras are kept for the sketch."""
     from amg.video import write_mp4
 
     started = time.perf_counter()
     scene = preview_scene(scene)
-    result = render_scene(scene)
-    write_mp4(result.rgb, video_path, result.fps)
-    sketch = sketch_of(scene, result.joints, result.cameras)
-    return Preview(video_path, sketch, time.perf_counter() - started, result.rgb[0])
+    if not engine.has("render"):
+        raise AmgError(engine.missing("render"))
+    from amg.render import render_chunks
+
+    joints, cameras, first = [], [], []
+
+    def frames():
+        for part in render_chunks(scene):
+            joints.append(part.joints)
+            cameras.extend(part.cameras)
+            if not first:
+                first.append(part.rgb[0].copy())
+            yield part.rgb
+
+    write_mp4(frames(), video_path, scene.render.fps)
+    sketch = sketch_of(scene, np.concatenate(joints, axis=1), cameras)
+    return Preview(video_path, sketch, time.perf_counter() - started, first[0])
 
 
 def sketch_of(scene: Scene, joints: np.ndarray, cameras) -> Image.Image:

@@ -91,6 +91,25 @@ def test_floor_grid_and_sizes():
     assert (floor_pixels.max(axis=-1) > 40).mean() > 0.02  # grid lines are drawn
 
 
+def test_chunks_joined_are_the_whole_render():
+    """render_chunks streams a shot a few frames at a time (the cameras still frame the people over
+    the whole shot, from their joints alone); joined, the chunks are render_scene's result, bit for bit."""
+    from amg.render import render_chunks
+
+    scene = Scene.from_dict({"people": [_person("a", "a woman in a red dress", "walk", x=-0.5),
+                                        _person("b", "a man in a blue shirt", "wave", x=0.5)],
+                             "camera": {"preset": "orbit"},
+                             "render": {"frames": 7, "width": 64, "height": 64, "floor": True}})
+    whole = render_scene(scene)
+    parts = list(render_chunks(scene, chunk_frames=3))
+    assert [len(p.rgb) for p in parts] == [3, 3, 1]
+    for key in ("rgb", "masks", "depth"):
+        assert np.array_equal(np.concatenate([getattr(p, key) for p in parts]), getattr(whole, key)), key
+    for key in ("joints", "face_points"):
+        assert np.array_equal(np.concatenate([getattr(p, key) for p in parts], axis=1), getattr(whole, key)), key
+    assert np.array_equal(np.stack([c.c2w for p in parts for c in p.cameras]), np.stack([c.c2w for c in whole.cameras]))
+
+
 def test_render_to_mp4(tmp_path, two_people):
     from amg.video import read_video, write_mp4
 

@@ -69,6 +69,18 @@ def test_reading_streams_in_bounded_memory(tmp_path):
     assert peak < 10e6, peak  # a 540p frame is 1.6 MB; 40 of them would be 62 MB
 
 
+def test_a_stream_of_chunks_is_written_as_the_whole_array(tmp_path):
+    frames = (np.arange(10)[:, None, None, None] * 20 + np.zeros((10, 48, 64, 3))).astype(np.uint8)
+    whole = write_mp4(frames, tmp_path / "whole.mp4", 5)
+    streamed = write_mp4(iter([frames[:4], frames[4:8], frames[8:]]), tmp_path / "streamed.mp4", 5)
+    assert np.array_equal(read_video(whole)[0], read_video(streamed)[0])
+    with pytest.raises(AmgError, match="must all be 64x48, got 32x48"):
+        write_mp4(iter([frames[:2], frames[2:4, :, :32]]), tmp_path / "bad.mp4", 5)
+    with pytest.raises(AmgError, match="no frames"):
+        write_mp4(iter([]), tmp_path / "bad.mp4", 5)
+    assert not (tmp_path / "bad.mp4").exists()
+
+
 def test_refusals_name_the_file(tmp_path, samples_dir):
     path = write_mp4(np.zeros((6, 32, 32, 3), np.uint8), tmp_path / "six.mp4", 6)
     info = probe_video(path)

@@ -75,15 +75,16 @@ class Avatar:
     prompt: str = ""
     meta: dict = field(default_factory=dict)
 
-    def pose(self, motion: Motion) -> PosedAvatar:
-        """The avatar performing `motion`.
+    def pose(self, motion: Motion, frames: slice | None = None) -> PosedAvatar:
+        """The avatar performing `motion` (only `frames` of it, when given: the same frames as
+        posing the whole clip, so a long clip can be posed a piece at a time).
 
         Motions are grounded for the canonical skeleton (amg.motion.edit.ground: one offset
         per clip). This body's legs may be longer or shorter, so its root path is scaled by
         the ratio of standing pelvis heights: its soles then meet the floor wherever the
         canonical ones do, jumps stay in the air, and strides fit its legs.
         """
-        posed = self.body.pose(edit.scale_root(motion, self.body.pelvis_height() / PELVIS_HEIGHT))
+        posed = self.body.pose(sized_motion(motion, self.body, frames))
         vertices, joints = posed.vertices, posed.joints
         meshes = [(vertices, posed.faces, self.colors)]
         app = self.appearance
@@ -93,11 +94,15 @@ class Avatar:
             meshes.append((verts, faces, np.tile(np.asarray(app.bottom, np.float32), (verts.shape[1], 1))))
         return PosedAvatar(meshes, joints)
 
+    def joints(self, motion: Motion) -> np.ndarray:
+        """(T, 22, 3) the joints of `pose(motion)`, without posing the meshes."""
+        return self.body.joints(sized_motion(motion, self.body))
+
     def skin(self, motion: Motion) -> SkinnedAvatar:
         """The avatar performing `motion` as skinned meshes; its skeleton's joints equal `pose(motion).joints`."""
         if not hasattr(self.body, "skin"):
             raise AmgError(f"{type(self.body).__name__}: this body has no skeleton to export")
-        sk = self.body.skin(edit.scale_root(motion, self.body.pelvis_height() / PELVIS_HEIGHT))
+        sk = self.body.skin(sized_motion(motion, self.body))
         parts = [SkinPart("body", sk.bind_vertices, sk.faces, sk.weights, sk.bones, self.colors)]
         app = self.appearance
         if app.lower in ("skirt", "dress"):
@@ -149,6 +154,13 @@ def resolve_appearance(spec: AvatarSpec, index: int = 0) -> Appearance:
         setattr(app, region, hex_to_rgb(hex_colour))
         app.explicit.add(region)
     return app
+
+
+def sized_motion(motion: Motion, body, frames: slice | None = None) -> Motion:
+    """`motion` for `body`: its root path scaled about the clip's first frame (see Avatar.pose),
+    then only `frames` of it."""
+    motion = edit.scale_root(motion, body.pelvis_height() / PELVIS_HEIGHT)
+    return motion if frames is None else motion.frame_range(*frames.indices(motion.num_frames)[:2])
 
 
 def make_body(spec: AvatarSpec, phenotype: dict[str, float]):

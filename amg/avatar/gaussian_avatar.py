@@ -23,13 +23,11 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from amg.avatar.avatar import Avatar, make_body
+from amg.avatar.avatar import Avatar, make_body, sized_motion
 from amg.avatar.garments import skirt_faces, skirt_vertices
 from amg.avatar.gaussians import Gaussians, read_ply, write_ply
 from amg.errors import AmgError
-from amg.motion import edit
 from amg.motion.motion import Motion
-from amg.motion.skeleton import PELVIS_HEIGHT
 
 #: Gaussians a mesh avatar is covered with by default (the paper's avatars have 10k-100k).
 DEFAULT_COUNT = 30_000
@@ -240,9 +238,10 @@ class GaussianAvatar:
         return cls(placed, body, np.arange(len(placed)), weights, prompt=Path(path).name, fit=fit)
 
     # ---- animation -----------------------------------------------------------------------------------------
-    def pose(self, motion: Motion) -> PosedGaussians:
-        """The avatar performing `motion` (root path scaled to this body's size, as mesh avatars do)."""
-        motion = edit.scale_root(motion, self.body.pelvis_height() / PELVIS_HEIGHT)
+    def pose(self, motion: Motion, frames: slice | None = None) -> PosedGaussians:
+        """The avatar performing `motion` (root path scaled to this body's size, as mesh avatars
+        do; only `frames` of it when given, as Avatar.pose)."""
+        motion = sized_motion(motion, self.body, frames)
         posed_body = self.body.pose(motion)
         # every bone's move from the rest pose: (T, B, 4, 4)
         bones = self.body.skin(motion).poses.astype(np.float64) @ self._rest_bones_inv
@@ -274,6 +273,10 @@ class GaussianAvatar:
         _, _, scales, opacities, sh = g.activated()
         return PosedGaussians(means, quats, scales, opacities, sh, g.sh_degree, posed_body.joints,
                               posed_body.vertices)
+
+    def joints(self, motion: Motion) -> np.ndarray:
+        """(T, 22, 3) the joints of `pose(motion)`, without moving the gaussians."""
+        return self.body.joints(sized_motion(motion, self.body))
 
     def posed_gaussians(self, motion: Motion | None = None, frame: int = 0) -> Gaussians:
         """The stored-form gaussians at `frame` of `motion` (the canonical pose when None)."""

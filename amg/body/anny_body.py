@@ -113,10 +113,17 @@ class AnnyBody:
         transforms, bone_poses = self.model.get_bone_transforms(params, self._rest_bone_poses)
         vertices = self.model.get_skinned_vertices(
             bone_transforms=transforms, rest_vertices=self._rest_vertices.expand(len(params), -1, -1))
-        to_world = SMPL_TO_ANNY  # row vectors: v_world = v_anny @ SMPL_TO_ANNY
-        vertices = vertices.numpy() @ to_world
-        joints = bone_poses[:, self._joint_bones, :3, 3].numpy() @ to_world
-        return PosedBody(vertices.astype(np.float32), joints.astype(np.float32), self.faces)
+        vertices = vertices.numpy() @ SMPL_TO_ANNY  # row vectors: v_world = v_anny @ SMPL_TO_ANNY
+        return PosedBody(vertices.astype(np.float32), self._world_joints(bone_poses), self.faces)
+
+    @torch.no_grad()
+    def joints(self, motion: Motion) -> np.ndarray:
+        """(T, 22, 3) the joints of `pose(motion)` without skinning the mesh (~20x cheaper)."""
+        _, bone_poses = self.model.get_bone_transforms(self.bone_pose_parameters(motion), self._rest_bone_poses)
+        return self._world_joints(bone_poses)
+
+    def _world_joints(self, bone_poses: torch.Tensor) -> np.ndarray:
+        return (bone_poses[:, self._joint_bones, :3, 3].numpy() @ SMPL_TO_ANNY).astype(np.float32)
 
     @torch.no_grad()
     def skin(self, motion: Motion) -> SkinnedBody:

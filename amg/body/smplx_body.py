@@ -99,6 +99,10 @@ class SMPLXBody:
         )
         return PosedBody(out.vertices.numpy(), out.joints[:, :22].numpy(), self.faces)
 
+    def joints(self, motion: Motion) -> np.ndarray:
+        """(T, 22, 3) the joints of `pose(motion)` (SMPL-X computes them with the mesh)."""
+        return self.pose(motion).joints
+
     @torch.no_grad()
     def skin(self, motion: Motion, max_influences: int = 8) -> SkinnedBody:
         """The same body as `pose(motion)` as a skinned mesh on SMPL-X's 55 joints (mean shape).

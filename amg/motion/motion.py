@@ -92,6 +92,11 @@ class Motion:
         """(T, 22, 3) axis-angle of pelvis (global) and the 21 body joints (local)."""
         return np.concatenate([self.global_orient[:, None], self.body_pose.reshape(-1, 21, 3)], axis=1)
 
+    def frame_range(self, start: int, stop: int) -> "Motion":
+        """Frames start .. stop - 1 of this motion, at its frame rate."""
+        return replace(self, global_orient=self.global_orient[start:stop], body_pose=self.body_pose[start:stop],
+                       transl=self.transl[start:stop], meta=dict(self.meta))
+
     def sample(self, times: np.ndarray) -> "Motion":
         """Motion evaluated at `times` (seconds; clamped to the clip), rotations by slerp."""
         times = np.clip(np.asarray(times, dtype=np.float64), 0.0, self.duration)

@@ -6,7 +6,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -60,6 +60,11 @@ def scene_avatars(scene: Scene) -> list:
     return avatars
 
 
+#: Frames rendered at a time by `render_chunks`: a streamed render holds the posed meshes and
+#: frame buffers of this many frames, whatever the shot's length.
+CHUNK_FRAMES = 16
+
+
 def render_scene(
     scene: Scene,
     frames: int | None = None,
@@ -69,6 +74,21 @@ def render_scene(
     progress: Callable[[str], None] | None = None,
 ) -> RenderResult:
     """Render the condition video of `scene` (its render settings, optionally overridden)."""
+    return next(render_chunks(scene, frames, width, height, fps, progress, chunk_frames=None))
+
+
+def render_chunks(
+    scene: Scene,
+    frames: int | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    fps: float | None = None,
+    progress: Callable[[str], None] | None = None,
+    chunk_frames: int | None = CHUNK_FRAMES,
+) -> Iterator[RenderResult]:
+    """The condition video of `scene` as RenderResults of `chunk_frames` consecutive frames each
+    (None: one of the whole shot), for streaming to a video encoder: its memory depends on the
+    chunk, not on the shot's length. Joined, the chunks are exactly `render_scene`'s result."""
     # the scene's own rules (sizes in multiples of 8, 1..1000 frames, 1..120 fps): what is asked is what is written
     settings = scene.render.with_overrides(frames=frames, width=width, height=height, fps=fps)
     frames, width, height, fps = settings.frames, settings.width, settings.height, settings.fps
@@ -77,11 +97,43 @@ def render_scene(
     say = progress or (lambda msg: None)
     say("building avatars")
     avatars = scene_avatars(scene)
-    say("posing people")
+    motions = [scene_motion(person, scene, frames, fps) for person in scene.people]
+    step = frames if chunk_frames is None else max(1, min(int(chunk_frames), frames))
+    whole = None
+    if step == frames:
+        say("posing people")
+        whole = _pose_people(avatars, motions, slice(0, frames))
+        joints = whole.joints
+    else:  # the cameras frame the people over the whole shot: their joints first (no meshes)
+        say("posing skeletons")
+        joints = np.stack([avatar.joints(motion) for avatar, motion in zip(avatars, motions)])  # (P, T, 22, 3)
+    cameras = scene_cameras(scene.camera, joints, width, height, fps=fps, resolve_path=scene.resolve_path)
+    for start in range(0, frames, step):
+        part = slice(start, min(start + step, frames))
+        posed = whole or _pose_people(avatars, motions, part)
+        if whole is None:
+            say(f"rendering frames {part.start + 1}-{part.stop} of {frames}")
+        else:
+            say("rasterising")
+        yield _rasterize_people(posed, cameras[part], settings, len(scene.people), float(fps), say)
+
+
+@dataclass
+class _Posed:
+    """The people over some frames: meshes (vertices (t, V, 3), faces, colours) with their
+    person ids (1-based), gaussian people, joints (P, t, 22, 3), face points (P, t, 5, 3)."""
+
+    meshes: list
+    ids: list[int]
+    splats: list
+    joints: np.ndarray
+    face: np.ndarray
+
+
+def _pose_people(avatars: list, motions: list, frames: slice) -> _Posed:
     meshes, ids, joints, face, splats = [], [], [], [], []
-    for i, (person, avatar) in enumerate(zip(scene.people, avatars)):
-        motion = scene_motion(person, scene, frames, fps)
-        posed = avatar.pose(motion)
+    for i, (avatar, motion) in enumerate(zip(avatars, motions)):
+        posed = avatar.pose(motion, frames)
         for verts, faces, colors in posed.meshes:
             meshes.append((verts, faces, colors))
             ids.append(i + 1)
@@ -89,24 +141,26 @@ def render_scene(
             splats.append((posed, i + 1))
         joints.append(posed.joints)
         face.append(posed.body_vertices[:, _face_vertices(avatar)])  # the body mesh's head vertices
-    joints = np.stack(joints)  # (P, T, 22, 3)
-    cameras = scene_cameras(scene.camera, joints, width, height, fps=fps, resolve_path=scene.resolve_path)
-    say("rasterising")
+    return _Posed(meshes, ids, splats, np.stack(joints), np.stack(face))
+
+
+def _rasterize_people(posed: _Posed, cameras: list[Camera], settings, people: int, fps: float,
+                      say: Callable[[str], None]) -> RenderResult:
+    c2w, fov = np.stack([c.c2w for c in cameras]), np.array([c.fov_y_deg for c in cameras])
     out = rasterize(
-        [m[0] for m in meshes], [m[1] for m in meshes], [m[2] for m in meshes],
-        np.stack([c.c2w for c in cameras]), np.array([c.fov_y_deg for c in cameras]),
-        width, height, background=hex_to_rgb(settings.background), floor=settings.floor, mesh_ids=ids,
+        [m[0] for m in posed.meshes], [m[1] for m in posed.meshes], [m[2] for m in posed.meshes], c2w, fov,
+        settings.width, settings.height, background=hex_to_rgb(settings.background), floor=settings.floor,
+        mesh_ids=posed.ids,
     )
-    if splats:
+    if posed.splats:
         from amg.render.splat_scene import composite, render_gaussian_people
 
         say("rasterising gaussians")
-        layer = render_gaussian_people([p for p, _ in splats], [i for _, i in splats],
-                                       np.stack([c.c2w for c in cameras]), np.array([c.fov_y_deg for c in cameras]),
-                                       width, height)
+        layer = render_gaussian_people([p for p, _ in posed.splats], [i for _, i in posed.splats], c2w, fov,
+                                       settings.width, settings.height)
         out = composite(out, layer)
-    masks = out.ids[:, None] == np.arange(1, len(scene.people) + 1)[None, :, None, None]
-    return RenderResult(out.rgb, masks, out.depth, cameras, joints, float(fps), np.stack(face))
+    masks = out.ids[:, None] == np.arange(1, people + 1)[None, :, None, None]
+    return RenderResult(out.rgb, masks, out.depth, cameras, posed.joints, fps, posed.face)
 
 
 def _face_vertices(avatar) -> np.ndarray:
