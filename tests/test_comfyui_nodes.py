@@ -173,7 +173,7 @@ def test_shipped_api_workflow_wires_valid_inputs_and_runs(nodes):
                     assert source.RETURN_TYPES[value[1]] == types[name], (path.name, node_id, name)
                 elif isinstance(types[name], list):
                     assert value in types[name], (path.name, node_id, name, value)
-        small = dict(graph["1"]["inputs"], width=64, height=48, frames=2)
+        small = dict(graph["1"]["inputs"], width=80, height=64, frames=2)
         scene = mappings["AMGScene"]().run(**small)[0]
         out = mappings["AMGRender"]().run(scene, **{k: v for k, v in graph["2"]["inputs"].items() if k != "scene"})
-        assert out[1].shape == (2, 48, 64, 3) and out[2].shape == (2, 48, 64, 3)
+        assert out[1].shape == (2, 64, 80, 3) and out[2].shape == (2, 64, 80, 3)
