@@ -4,7 +4,7 @@
 
 Runs `app.preview.render_preview` in a fresh process (one thread): first a 1-frame preview
 of the same scene (avatars built, the GL context up: the baseline), then the full one.
-Prints the peak resident memory (RSS) after each, the growth the full preview added, the
+Prints the peak resident memory (RSS, VmHWM) after each, the growth the full preview added, the
 preview's size and seconds. `--root` measures another checkout (e.g. an older commit).
 """
 
@@ -21,13 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 CODE = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 from amg.scene import MAX_PEOPLE, MAX_SIZE, Scene
 from app.preview import preview_scene, render_preview
 
-def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_mb():  # VmHWM: this program's own peak (ru_maxrss keeps the forking parent's size across exec)
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) / 1024
 
 frames, out = int(sys.argv[1]), Path(sys.argv[2])
 people = [{"id": f"p{i}", "motion": {"source": ["walk", "idle", "wave", "jump"][i % 4]},
