@@ -8,12 +8,10 @@ import pytest
 
 from amg.avatar import build_avatar, parse_appearance
 from amg.camera import Camera, look_at
-from amg.motion.motion import SMPLX_JOINT_NAMES
+from amg.motion.motion import JOINT_INDEX as J
 from amg.render.rasterizer import rasterize
 from amg.scene import AvatarSpec
 from tests.test_avatar import _arms_down
-
-J = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
 
 
 def _posed(prompt, **phenotype):

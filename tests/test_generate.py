@@ -63,7 +63,7 @@ def test_bad_input_is_refused_before_slow_work(tmp_path):
     with pytest.raises(AmgError, match="scene: width 72 px; it must be a multiple of 16"):
         plan(scene, GenerateSettings(model="wan-tiny-random", width=72))
     with pytest.raises(AmgError, match="scene: height 32 px; it must be a multiple of 8 between 64"):
-        plan(scene, GenerateSettings(model="tiny-random", height=32))  # a 32 px scene renders, but cannot generate
+        plan(scene, GenerateSettings(model="tiny-random", height=32))  # an override below every model's minimum
     assert plan(scene, GenerateSettings(model="wan-tiny-random", frames=16)).frames == 17
     assert not any(tmp_path.glob("x*"))
 

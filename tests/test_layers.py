@@ -10,13 +10,13 @@ AMG = Path(__file__).resolve().parents[1] / "amg"
 #: top two layers may also import their neighbours (train uses capture and model, ...).
 LAYERS = {
     0: {"errors", "progress", "colors"},
-    1: {"files", "external", "prompts"},
+    1: {"files", "external", "embeddings"},
     2: {"video", "scene"},
     3: {"motion", "camera"},
     4: {"body"},
     5: {"avatar"},
     6: {"render"},
-    7: {"capture", "model", "train", "synthetic", "eval", "export"},
+    7: {"capture", "model", "train", "synthetic", "eval", "export", "prompts"},
     8: {"generate", "cli", "__main__"},
 }
 RANK = {part: rank for rank, parts in LAYERS.items() for part in parts}
