@@ -257,7 +257,7 @@ class AdvancedTab:
         with gr.Row():
             self.loss_plot = gr.LinePlot(x="step", y="value", title="training loss", elem_id="train-loss-plot")
             self.metric_plot = gr.LinePlot(x="step", y="value", title="validation Motion Fidelity (0-100)",
-                                           elem_id="train-metric-plot")
+                                           y_lim=[0, 100], elem_id="train-metric-plot")
         with gr.Row():
             self.val_video = gr.Video(label="latest validation video", interactive=False, elem_id="train-val-video")
             self.val_avatar = gr.Video(label="its avatar video", interactive=False, elem_id="train-val-avatar")
