@@ -107,6 +107,16 @@ def test_two_processes_batch_1_equal_one_process_batch_2(clips, reference, tmp_p
     assert len(shards) == 4 and writers == {"0", "1"}
 
 
+def test_gradient_accumulation_equals_the_larger_batch(reference, tmp_path):
+    """1 process x batch 1 x 2 accumulated = 1 process x batch 2 (the same samples, one update per step)."""
+    data, ref_out, ref_result = reference
+    result = train(_fp64_pipe(), data, tmp_path / "out",
+                   TrainConfig(steps=STEPS, batch_size=1, gradient_accumulation_steps=2, learning_rate=LR,
+                               warmup_steps=0, checkpoint_every=STEPS))
+    assert result.losses == pytest.approx(ref_result.losses, abs=1e-9)
+    _assert_same_weights(tmp_path / "out", ref_out)
+
+
 def test_sigkill_then_rerun_resumes_and_ends_with_the_uninterrupted_weights(reference, tmp_path):
     data, ref_out, ref_result = reference
     out = tmp_path / "out"
