@@ -197,6 +197,7 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
                         progress=lambda i, n: report(TrainProgress("encoding clips", i, n)))
     if cache is None:  # cancelled while encoding: nothing new to save
         raise TrainingCancelled(step, resume)
+    encoder_device = pipe.text_encoder.device
     if pipe.device.type == "cuda":  # captions are cached: the text encoder (UMT5-XXL: 11 GB) waits on the CPU
         pipe.text_encoder.to("cpu")
     per_step = accelerator.num_processes * config.batch_size * config.gradient_accumulation_steps
@@ -276,6 +277,7 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
                     accelerator.wait_for_everyone()
         finally:
             model.eval()
+            pipe.text_encoder.to(encoder_device)  # the pipeline generates again as it did
             for tracker in accelerator.trackers:  # its events on disk, also when stopped by an error
                 tracker.finish()
     record = _record(step, losses, config, dataset, accelerator.num_processes)
