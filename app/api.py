@@ -1,4 +1,4 @@
-"""Named endpoints for gradio_client: render_preview, generate, import_motion, export_scene.
+"""Named endpoints for gradio_client: render_preview, generate, import_motion, export_scene, open_scene.
 
 They take the scene as JSON text (the same form `amg` reads) and return files, without any
 page session. Files a scene refers to must be presets or motions uploaded through
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from amg.bundle import file_refs, open_scene_file
 from amg.errors import AmgError
 from amg.scene import Scene
 from app import engine
@@ -34,6 +35,11 @@ def offered_models(config) -> tuple[str, ...]:
 
     first = default_model()  # the default: the real base when here, else the shipped amg-demo
     return (first,) + tuple(name for name in registered_models() if name != first)
+
+
+def clip_seconds(frames: int, fps: float) -> float:
+    """How long a clip of `frames` frames plays at `fps` (16 frames at 8 fps: 2.0 s)."""
+    return round(frames / fps, 3)
 
 
 class ApiEndpoints:
@@ -87,9 +93,12 @@ class ApiEndpoints:
             motion_file = gr.File(label="motion_npz")
             export_format = gr.Textbox(label="format", value="glb")
             export_file = gr.File(label="scene_file")
+            bundle_in = gr.File(label="scene_file", file_types=[".amgscene", ".json"])
+            opened_json = gr.Textbox(label="scene_json")
+            opened_info = gr.JSON(label="info")
             # never shown or clicked: they only give each endpoint a trigger and a name
             render_btn, generate_btn, import_btn = gr.Button(), gr.Button(), gr.Button()
-            export_btn = gr.Button()
+            export_btn, open_btn = gr.Button(), gr.Button()
 
         @user_errors
         def api_render_preview(scene_json):
@@ -101,7 +110,8 @@ class ApiEndpoints:
             pv.sketch.save(sketch)
             r = preview_scene(scene).render  # within the preview budget: smaller or sparser than the scene
             return str(pv.video), str(sketch), dict(frames=r.frames, width=r.width, height=r.height, fps=r.fps,
-                                                    seconds=round(pv.seconds, 3),
+                                                    clip_seconds=clip_seconds(r.frames, r.fps),
+                                                    render_seconds=round(pv.seconds, 3),
                                                     reduced=r != scene.render)
 
         @user_errors
@@ -135,7 +145,11 @@ class ApiEndpoints:
                 raise AmgError(job.error or f"generation {job.status}")
             r = job.result
             # files go back as files (Gradio's cache, under hashed names); no server path in the JSON
-            info = {k: (Path(v).name if isinstance(v, str) and Path(v).is_absolute() else v) for k, v in r.items()}
+            info = {k: (Path(v).name if isinstance(v, str) and Path(v).is_absolute() else v) for k, v in r.items()
+                    if k != "seconds"}
+            # the clip's length and the time it took, each under its own name (one "seconds" was ambiguous)
+            info["clip_seconds"] = clip_seconds(r["frames"], r["fps"])
+            info["generation_seconds"] = r["seconds"]
             info["model"], info["adapters"] = model, (adapters or "").strip() or None
             return r["video"], r["condition"], r["scene"], info
 
@@ -176,6 +190,29 @@ class ApiEndpoints:
             out = self.root / "exports" / uuid.uuid4().hex / f"scene.{fmt}"
             return str(engine.get("export")(scene, out).path)
 
+        @user_errors
+        def api_open_scene(scene_file):
+            """Open a scene bundle (.amgscene: a scene with its files) or a scene JSON. Returns (the scene as
+            JSON for the other endpoints, its files now on the server, referred to by the scene; info)."""
+            if not scene_file:
+                raise AmgError("scene_file: no file given")
+            src = Path(scene_file)
+            folder = self.root / "motions" / uuid.uuid4().hex  # kept as long as /import_motion's uploads
+            try:
+                scene, missing = open_scene_file(src, folder, self.root)
+                confine_file_refs(scene, self.root, src.name,
+                                  "a file uploaded through /import_motion or /open_scene")
+            except AmgError:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            r = scene.render
+            info = dict(people=[p.id for p in scene.people], files=len(file_refs(scene)),
+                        missing=[f"{m.where}: {Path(m.ref).name}" for m in missing],
+                        frames=r.frames, fps=r.fps, clip_seconds=clip_seconds(r.frames, r.fps))
+            return scene.to_json(), info
+
+        open_btn.click(api_open_scene, [bundle_in], [opened_json, opened_info], api_name="open_scene",
+                       concurrency_limit=4)
         export_btn.click(api_export_scene, [scene_in, export_format], [export_file], api_name="export_scene",
                          concurrency_id="preview", concurrency_limit=ctx.config.max_previews)
         render_btn.click(api_render_preview, [scene_in], [preview_video, preview_sketch, preview_info],

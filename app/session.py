@@ -8,6 +8,7 @@ crash or a reload loses nothing.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tempfile
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from amg.errors import AmgError
-from amg.files import atomic_write_text
+from amg.files import atomic_write_text, parse_json
 from amg.scene import MAX_PEOPLE, Person, Scene
 
 #: Sessions untouched for this long are removed with their files.
@@ -62,6 +63,11 @@ class Session:
     train_job_id: str | None = None
     #: Person whose controls are shown in the Avatar and Motion tabs.
     selected: str = ""
+    #: What the user set outside the Scene (Generate and Advanced fields, each camera preset's own
+    #: parameters), key -> JSON value; kept in ui.json beside scene.json so a reload finds it.
+    ui: dict = field(default_factory=dict)
+    #: The scene each preview last showed (its JSON), by preview name: a tab re-renders when stale.
+    shown: dict[str, str] = field(default_factory=dict)
     touched: float = field(default_factory=time.time)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _counter: int = 0
@@ -118,6 +124,24 @@ class Session:
         """Persist the scene (atomically) so a reload or restart finds it intact."""
         self.touched = time.time()
         atomic_write_text(self.dir / "scene.json", self.scene.to_json() + "\n")
+
+    def remember(self, key: str, value) -> None:
+        """Keep a UI field's value for this session (saved at once: a reload finds it)."""
+        with self.lock:
+            self.ui[key] = value
+            atomic_write_text(self.dir / "ui.json", json.dumps(self.ui, indent=1, default=str) + "\n")
+
+    def recall(self, key: str, default=None):
+        return self.ui.get(key, default)
+
+    def stale(self, preview: str) -> bool:
+        """Whether the preview `preview` shows another scene than the current one."""
+        with self.lock:
+            return self.shown.get(preview) != self.scene.to_json()
+
+    def mark_shown(self, preview: str, scene: Scene) -> None:
+        with self.lock:
+            self.shown[preview] = scene.to_json()
 
     def scene_for_engine(self) -> Scene:
         """A copy whose relative file references resolve inside this session's folder."""
@@ -190,7 +214,14 @@ class SessionStore:
         for f in sorted((folder / "uploads").glob("*")) if (folder / "uploads").is_dir() else []:
             if f.is_file() and not f.name.startswith("."):
                 motions[f.name] = str(f.relative_to(folder))
-        s = Session(id=cid, dir=folder, scene=scene, motions=motions, selected=scene.people[0].id)
+        ui = {}
+        if (folder / "ui.json").is_file():
+            try:
+                ui = parse_json((folder / "ui.json").read_text(), "ui.json")
+            except (AmgError, OSError, UnicodeDecodeError):
+                ui = {}  # damaged: the fields start at their defaults, the scene is unaffected
+        s = Session(id=cid, dir=folder, scene=scene, motions=motions, selected=scene.people[0].id,
+                    ui=ui if isinstance(ui, dict) else {})
         s.save()
         return s
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from pathlib import Path
 
 import gradio as gr
 
+from amg.bundle import BUNDLE_SUFFIX, describe_missing, open_scene_file, save_bundle
 from amg.errors import AmgError
 from amg.scene import Scene
 from app import engine
 from app.api import ApiEndpoints
 from app.context import MAX_UPLOAD, AppConfig, Ctx, user_errors
+from app.fields import RememberedFields
 from app.session import confine_file_refs
 from app.tabs.advanced import AdvancedTab
 from app.tabs.avatar import AvatarTab
@@ -33,6 +37,11 @@ SAVE_CLIENT_JS = f"(cid) => {{ window.sessionStorage.setItem('{STORAGE_KEY}', ci
 FIRST_EXAMPLE = "two_people"
 
 
+def file_stem_of(name: str) -> str:
+    """`name` as a safe file stem (letters, digits, - and _; at most 40 characters)."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:40] or "scene"
+
+
 def example_scenes(folder: Path) -> dict[str, Path]:
     """Label -> file for the shipped example scenes (label: the scene's name, else the file name)."""
     out = {}
@@ -43,6 +52,23 @@ def example_scenes(folder: Path) -> dict[str, Path]:
             continue  # a broken example is left out rather than breaking the page
         out[f"{label} ({f.stem})"] = f
     return out
+
+
+#: The named API endpoints the README documents; every other event of the page is internal.
+PUBLIC_ENDPOINTS = ("render_preview", "generate", "import_motion", "export_scene", "open_scene")
+
+
+def hide_internal_events(demo: gr.Blocks) -> None:
+    """Only the documented endpoints are public API ("Use via API", gradio_client); the page's own
+    events stay callable by the page but are neither listed nor offered to clients."""
+    for fn in demo.fns.values():
+        if fn.api_name not in PUBLIC_ENDPOINTS:
+            fn.api_visibility = "private"
+
+
+#: Advanced-tab fields kept per session (a reload shows them as the user left them).
+ADVANCED_REMEMBERED = ["prompt", "tracker", "clip_model", "dataset", "frames", "size", "fps", "motion_preset",
+                       "camera", "start", "caption", "model", "steps", "lr", "every", "adapters_name"]
 
 
 def build_app(config: AppConfig | None = None) -> gr.Blocks:
@@ -68,11 +94,11 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
                     export_glb = gr.Button("Export .glb", elem_id="export-glb", min_width=100, scale=1,
                                            visible=engine.has("export"))
                 with gr.Row():
-                    scene_upload = gr.UploadButton("Open scene…", file_types=[".json"], elem_id="scene-upload",
-                                                   size="md")
+                    scene_upload = gr.UploadButton("Open scene…", file_types=[".amgscene", ".json"],
+                                                   elem_id="scene-upload", size="md")
                     save = gr.Button("Save scene", elem_id="save-scene", size="md")
-            saved = gr.File(label="Saved scene", interactive=False, scale=2, height=80, elem_id="scene-file",
-                            visible=False)
+            saved = gr.File(label="Saved scene (.amgscene: the scene with its files)", interactive=False, scale=2,
+                            height=80, elem_id="scene-file", visible=False)
             exported = gr.File(label="Scene for Blender (.glb)", interactive=False, scale=2, height=80,
                                elem_id="scene-glb", visible=False)
         scene_note = gr.Markdown(elem_id="scene-note")
@@ -80,11 +106,11 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
         avatar, motion, camera = AvatarTab(ctx), MotionTab(ctx), CameraTab(ctx)
         generate, advanced = GenerateTab(ctx), AdvancedTab(ctx)
         with gr.Tabs():
-            with gr.Tab("Avatars", id="avatars"):
+            with gr.Tab("Avatars", id="avatars") as avatars_tab:
                 avatar.build()
             with gr.Tab("Motion", id="motion") as motion_tab:
                 motion.build()
-            with gr.Tab("Camera", id="camera"):
+            with gr.Tab("Camera", id="camera") as camera_tab:
                 camera.build()
             with gr.Tab("Generate", id="generate"):
                 generate.build()
@@ -100,7 +126,7 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
             return [v for t in tabs for v in t.values(s)]
 
         avatar.wire(refresh_all, refresh_outputs, preview_outputs)
-        motion.wire(refresh_all, refresh_outputs, camera.preview)
+        motion.wire(refresh_all, refresh_outputs, lambda s: camera.preview(s, "motion"))
         camera.wire(preview_outputs)
         generate.wire(refresh_all, refresh_outputs)
 
@@ -113,12 +139,25 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
             except AmgError as e:
                 return gr.skip(), gr.skip(), f"Preview failed: {e}"
 
+        # a tab shows the current scene when it is opened: its preview is drawn again if edits elsewhere
+        # (another tab, a scene opened, a person added) changed the scene since
         @user_errors
         def render_motion(cid):
-            return camera.preview(ctx.session(cid))
+            return camera.preview_if_stale(ctx.session(cid), "motion")
+
+        @user_errors
+        def render_camera(cid):
+            return camera.preview_if_stale(ctx.session(cid), "camera")
 
         motion_tab.select(render_motion, [ctx.client], [motion.video, motion.sketch, motion.status], **previewing)
+        camera_tab.select(render_camera, [ctx.client], preview_outputs, **previewing)
         glb_out = avatar.preview_outputs
+
+        def build3d_if_stale(cid):
+            s = ctx.session(cid)
+            return build3d(cid) if s.stale(avatar.shown_key(s)) else [gr.skip()] * len(glb_out)
+
+        avatars_tab.select(build3d_if_stale, [ctx.client], glb_out, api_visibility="private", show_progress="hidden")
 
         def build3d(cid):
             try:
@@ -140,31 +179,40 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
 
         @user_errors
         def open_upload(cid, file):
+            """Open a scene bundle (the scene with its files) or a plain scene JSON; a JSON whose files
+            are not in this session opens with the list of what is missing."""
             if not file:
                 return [gr.skip() for _ in refresh_outputs] + [gr.skip()]
             s = ctx.session(cid)
             path = Path(file)
-            if path.stat().st_size > 5 * 2**20:
-                raise AmgError(f"{path.name}: {path.stat().st_size / 2**20:.0f} MB is far too large for a scene "
-                               "file (scenes are a few KB of JSON); the current scene is unchanged")
+            folder = s.subdir("bundles") / f"{file_stem_of(path.stem)}-{uuid.uuid4().hex[:6]}"
             try:
-                scene = Scene.from_json(path.read_bytes().decode("utf-8"), path.name)
-            except UnicodeDecodeError:
-                raise AmgError(f"{path.name}: not a text file; a scene is JSON. The current scene is unchanged") \
-                    from None
+                scene, missing = open_scene_file(path, folder, s.dir)
+                confine_file_refs(scene, s.dir, path.name, "a file uploaded in this session")
             except AmgError as e:
+                shutil.rmtree(folder, ignore_errors=True)
                 raise AmgError(f"{e} (the current scene is unchanged)") from None
-            confine_file_refs(scene, s.dir, path.name, "a file uploaded in this session (the current scene is unchanged)")
-            return load_scene(s, scene, f"Opened **{path.name}**.")
+            for p in scene.people:  # a bundle's motions join this session's uploads
+                if p.motion.source.startswith("bundles/"):
+                    s.motions.setdefault(Path(p.motion.source).name, p.motion.source)
+            if missing:
+                note = (f"Opened **{path.name}**, but {len(missing)} file(s) it uses are not here: "
+                        f"{describe_missing(missing)}. Upload them (Motion, Camera or Avatars tab) and assign "
+                        "them again, or open the scene's .amgscene bundle, which carries its files; until then "
+                        "the preview cannot be drawn.")
+            else:
+                note = f"Opened **{path.name}**."
+            return load_scene(s, scene, note)
 
         def file_stem(s) -> str:
-            return "".join(c if c.isalnum() or c in "-_" else "_" for c in (s.scene.name or "scene"))[:40]
+            return file_stem_of(s.scene.name or "scene")
 
         @user_errors
         def save_scene(cid):
+            """The scene as one bundle: its JSON with every motion, camera and splat file it uses."""
             s = ctx.session(cid)
-            path = s.new_file("exports", file_stem(s), ".json")
-            s.scene.save(path)
+            path = s.new_file("exports", file_stem(s), BUNDLE_SUFFIX)
+            save_bundle(s.scene_for_engine(), path)
             return gr.update(value=str(path), visible=True)
 
         scene_out = [*refresh_outputs, scene_note]
@@ -185,6 +233,12 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
         export_glb.click(export_scene_glb, [ctx.client], [exported], api_visibility="private",
                          concurrency_id="export", concurrency_limit=1)  # never queued behind previews
 
+        # Generate and Advanced settings: saved as they change, put back by a reload
+        fields = RememberedFields(ctx)
+        fields.add("generate", generate, GenerateTab.REMEMBERED, generate.restorers())
+        fields.add("advanced", advanced, ADVANCED_REMEMBERED)
+        fields.wire()
+
         def start(browser_cid):
             s = ctx.session(browser_cid)
             fresh = not (s.dir / ".started").exists()
@@ -196,9 +250,10 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
                     note = f"Started with the example **{first}**; pick another above or build your own."
             elif browser_cid == s.id:
                 note = "Welcome back: your scene is as you left it."
-            return [s.id, s.id, *refresh_all(s), note]
+            return [s.id, s.id, *refresh_all(s), note, *fields.values(s)]
 
-        loaded = demo.load(start, [client_box], [ctx.client, client_box, *scene_out], js=READ_CLIENT_JS,
+        loaded = demo.load(start, [client_box], [ctx.client, client_box, *scene_out, *fields.components()],
+                           js=READ_CLIENT_JS,
                            api_visibility="private", show_progress="hidden")
         loaded.then(
             None, [client_box], None, js=SAVE_CLIENT_JS).then(
@@ -210,6 +265,8 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
             loaded.then(advanced.watch_training, [ctx.client], [advanced.train_status, advanced.train_result,
                                                                 advanced.use, *advanced.curve_outputs],
                         concurrency_limit=None, api_visibility="private", show_progress="hidden")
+
+        hide_internal_events(demo)
 
     demo.ctx = ctx  # for tests and benchmarks: the server-side sessions and jobs
     return demo

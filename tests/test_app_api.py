@@ -26,9 +26,22 @@ def scene_json(**render) -> str:
     return json.dumps(scene)
 
 
-def test_named_endpoints_are_listed(client):
-    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/render_preview", "/generate", "/import_motion", "/export_scene"} <= names
+def readme_endpoints() -> set[str]:
+    """The endpoints the README's API section documents (`api_name="/..."`)."""
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("**API.**"):text.index("## Command line")]
+    return set(re.findall(r'api_name="(/\w+)"', section))
+
+
+def test_the_api_lists_exactly_the_documented_endpoints(client):
+    """Issue 18: "Use via API" listed 118 endpoints (/fn_1.., /build3d_1..); only the README's are public."""
+    api = client.view_api(print_info=False, return_format="dict")
+    documented = readme_endpoints()
+    assert documented == {"/render_preview", "/generate", "/import_motion", "/export_scene", "/open_scene"}
+    assert set(api["named_endpoints"]) == documented
+    assert not api["unnamed_endpoints"]
 
 
 def test_render_preview_returns_video_and_sketch(client):
@@ -40,6 +53,9 @@ def test_render_preview_returns_video_and_sketch(client):
     assert frames.max() > 0  # the people are visible, not an empty frame
     assert Path(sketch).is_file() and Path(sketch).stat().st_size > 0
     assert info["frames"] == 8
+    # the clip's length, and the time the render took, each under its own name
+    assert info["clip_seconds"] == pytest.approx(8 / 8.0) and info["render_seconds"] > 0
+    assert "seconds" not in info
 
 
 def test_export_scene_returns_an_animated_glb(client):
@@ -71,6 +87,8 @@ def test_generate_tiny_random_returns_files(client):
     assert frames.shape == (16, 256, 256, 3) and cond.shape == (16, 256, 256, 3)
     assert json.loads(Path(scene_file).read_text())["prompt"] == "two people talking in a park"
     assert result["seed"] == 7 and result["trained"] is False
+    assert result["clip_seconds"] == pytest.approx(16 / 8.0) and result["generation_seconds"] > 0
+    assert "seconds" not in result
     assert "UNTRAINED" in result["weights"]
     assert not [v for v in result.values() if isinstance(v, str) and v.startswith("/")]  # no server paths
 
@@ -144,3 +162,34 @@ def test_api_errors_carry_no_python_text(client):
     assert "null byte" not in str(info.value) and "neither a preset" in str(info.value)
     with pytest.raises(Exception, match="nested"):
         client.predict('{"people": ' + "[" * 3000 + "]" * 3000 + "}", api_name="/render_preview")
+
+
+def test_open_scene_takes_a_bundle_and_its_scene_renders(client, tmp_path):
+    """A bundle made by `amg bundle` (here: save_bundle) opens through the API; the scene it returns
+    refers to the unpacked files, and renders the same frames as the original."""
+    import shutil
+
+    from amg.bundle import save_bundle
+    from amg.render import render_scene
+    from amg.scene import Scene
+
+    bvh = SAMPLES / "motion" / "emotional_walk_pymo.bvh"
+    if not bvh.is_file():
+        pytest.skip(f"sample motion not found at {bvh} (../shared/samples)")
+    shutil.copy(bvh, tmp_path / "walk.bvh")
+    data = json.loads(scene_json(frames=4, width=64, height=64))
+    data["people"][0]["motion"] = {"source": "walk.bvh"}
+    (tmp_path / "scene.json").write_text(json.dumps(data))
+    scene = Scene.load(tmp_path / "scene.json")
+    bundle = save_bundle(scene, tmp_path / "walkers.amgscene")
+    opened, info = client.predict(gradio_client.handle_file(str(bundle)), api_name="/open_scene")
+    assert info["missing"] == [] and info["files"] == 1 and info["clip_seconds"] == pytest.approx(0.5)
+    assert "/" not in json.loads(opened)["people"][0]["motion"]["source"][:1]  # relative: no server path
+    video, _, _ = client.predict(opened, api_name="/render_preview")
+    frames, _ = read_video(video["video"] if isinstance(video, dict) else video)
+    expected = render_scene(scene).rgb
+    assert frames.shape == expected.shape
+    assert abs(frames.astype(int) - expected.astype(int)).mean() < 2.0  # the same frames, through H.264
+    # a plain JSON whose file is not on the server: the missing file is named
+    _, info = client.predict(gradio_client.handle_file(str(tmp_path / "scene.json")), api_name="/open_scene")
+    assert info["missing"] == ["people[0].motion.source: walk.bvh"]

@@ -12,7 +12,8 @@ import sys
 from amg.errors import AmgError
 
 #: Modules under amg.cli that each add their sub-commands.
-COMMAND_MODULES = ("setup", "render", "avatar", "eval", "camera", "generate", "motion", "train", "export", "experiment")
+COMMAND_MODULES = ("setup", "render", "avatar", "eval", "camera", "generate", "motion", "train", "export", "experiment",
+                   "bundle")
 
 
 def build_parser() -> argparse.ArgumentParser:

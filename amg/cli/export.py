@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def register(sub) -> None:
     p = sub.add_parser("export", help="export a scene as animated glTF: skinned people, floor, camera")
-    p.add_argument("scene", help="scene JSON file")
+    p.add_argument("scene", help="scene JSON file or .amgscene bundle")
     p.add_argument("-o", "--output", required=True, help="output .glb (or .gltf, data embedded; or .fbx)")
     p.add_argument("--format", choices=["glb", "gltf", "fbx"],
                    help="default: from the output's extension; fbx is converted by Blender (must be installed)")

@@ -21,7 +21,7 @@ def register(sub) -> None:
     p = sub.add_parser("generate", help="generate a video from a scene (or a condition video) and a prompt",
                        description="Render the scene's condition and generate a video that follows it and the "
                                    "prompt. Routes: " + "; ".join(f"{k}: {v}" for k, v in ROUTE_NOTES.items()))
-    p.add_argument("input", help="scene JSON file, or a condition video (avatars on black / a control pass) with --prompt")
+    p.add_argument("input", help="scene JSON file or .amgscene bundle, or a condition video (avatars on black / a control pass) with --prompt")
     p.add_argument("-o", "--output", required=True, help="output .mp4 (OUTPUT_STEM.condition.mp4 and .json beside it)")
     p.add_argument("--prompt", help="text prompt (default: the scene's prompt)")
     p.add_argument("--negative", help="negative prompt (default: the scene's negative prompt)")
@@ -69,10 +69,11 @@ def run(args) -> int:
         raise AmgError(f"output {args.output!r}: must be an .mp4 file")
     source = Path(args.input)
     suffix = source.suffix.lower()
-    if suffix == ".json":
+    if suffix in (".json", ".amgscene"):
         source = Scene.load(source)
     elif suffix not in VIDEO_SUFFIXES:
-        raise AmgError(f"input {args.input!r}: expected a scene .json or a condition video ({', '.join(VIDEO_SUFFIXES)})")
+        raise AmgError(f"input {args.input!r}: expected a scene (.json, .amgscene bundle) or a condition video "
+                       f"({', '.join(VIDEO_SUFFIXES)})")
     elif args.prompt is None:
         raise AmgError(f"{args.input}: a condition video has no prompt of its own; pass --prompt")
     from amg.model.demo import default_model

@@ -14,7 +14,7 @@ from pathlib import Path
 
 def register(sub) -> None:
     p = sub.add_parser("render", help="render a scene's avatar condition video to MP4")
-    p.add_argument("scene", help="scene JSON file")
+    p.add_argument("scene", help="scene JSON file or .amgscene bundle (the scene with its files)")
     p.add_argument("-o", "--output", required=True, help="output .mp4")
     p.add_argument("--width", type=int, help="override render.width")
     p.add_argument("--height", type=int, help="override render.height")

@@ -73,11 +73,15 @@ class AvatarTab:
                     self.rename = gr.Button("Rename", scale=1)
                 self.prompt = gr.Textbox(label="Appearance prompt", lines=2, elem_id="appearance-prompt",
                                          placeholder="e.g. a tall woman in a red dress with long black hair")
+                # what a person change sends to the prompt box, and what the box held when it began:
+                # the box takes the new text only if the user did not type meanwhile
+                self.prompt_next = gr.Textbox(visible=False)
+                self.prompt_sent = gr.Textbox(visible=False)
                 self.build_btn = gr.Button("Build avatar", variant="primary", elem_id="build-avatar")
                 self.parsed = gr.Markdown()
                 with gr.Accordion("Body and colours (override the prompt)", open=True):
-                    self.sliders = {k: gr.Slider(0, 1, step=0.01, label=k.capitalize(), info=SLIDER_HELP[k])
-                                    for k in BODY_SLIDERS}
+                    self.sliders = {k: gr.Slider(0, 1, step=0.01, label=k.capitalize(), info=SLIDER_HELP[k],
+                                                 elem_id=f"avatar-{k}") for k in BODY_SLIDERS}
                     with gr.Row():
                         self.colours = {r: gr.ColorPicker(label=r.capitalize(), min_width=80) for r in COLOUR_REGIONS}
                     self.garment = gr.Dropdown(label="Lower garment", choices=list(GARMENTS))
@@ -112,6 +116,14 @@ class AvatarTab:
         return [self.people, self.new_name, self.prompt, self.parsed, *self.sliders.values(),
                 *self.colours.values(), self.garment, self.style]
 
+    def edit_outputs(self) -> list:
+        """What an edit of the selected person's look changes: never the prompt box the user types in."""
+        return [self.parsed, *self.sliders.values(), *self.colours.values(), self.garment, self.style]
+
+    def edit_values(self, session: Session) -> list:
+        people, _, _, *rest = self.values(session)
+        return rest
+
     def values(self, session: Session) -> list:
         person = session.person()
         app = _resolved(session, person)
@@ -137,18 +149,31 @@ class AvatarTab:
     # ---- events ------------------------------------------------------------------------
     def wire(self, refresh_all, refresh_outputs: list, preview_outputs: list) -> None:
         ctx, client = self.ctx, self.ctx.client
-        tab_out = self.outputs()
+        tab_out = self.edit_outputs()
 
         def refresh_tab(s: Session):
-            return self.values(s)
+            return self.edit_values(s)
 
-        @user_errors
+        # Events that change the person shown send the prompt to prompt_next; the box takes it only if
+        # it still holds what it held when the event began (no "late" reply overwrites typing).
+        guarded = [self.prompt_next if c is self.prompt else c for c in refresh_outputs] + [self.prompt_sent]
+        take_prompt = dict(fn=None, inputs=[self.prompt_next, self.prompt_sent, self.prompt], outputs=[self.prompt],
+                           js="(next, sent, now) => (now === sent ? next : now)", show_progress="hidden",
+                           queue=False)
+
+        def people_event(fn):
+            @user_errors
+            def wrapper(cid, shown_prompt, *args):
+                return [*fn(cid, *args), shown_prompt]
+            return wrapper
+
+        @people_event
         def select(cid, pid):
             s = ctx.session(cid)
             s.select(pid)
             return refresh_all(s)
 
-        @user_errors
+        @people_event
         def add(cid):
             s = ctx.session(cid)
             person = Person(id=_new_id(s.scene))
@@ -156,7 +181,7 @@ class AvatarTab:
             s.add_person(person)
             return refresh_all(s)
 
-        @user_errors
+        @people_event
         def duplicate(cid):
             s = ctx.session(cid)
             src = s.person()
@@ -165,7 +190,7 @@ class AvatarTab:
             s.add_person(copy)
             return refresh_all(s)
 
-        @user_errors
+        @people_event
         def remove(cid):
             s = ctx.session(cid)
             if len(s.scene.people) <= 1:
@@ -175,7 +200,7 @@ class AvatarTab:
             s.set_scene(with_people(s.scene, people))
             return refresh_all(s)
 
-        @user_errors
+        @people_event
         def rename(cid, name):
             s = ctx.session(cid)
             name = (name or "").strip()
@@ -188,12 +213,20 @@ class AvatarTab:
             s.set_scene(Scene.model_validate(s.scene.model_dump()))
             return refresh_all(s)
 
-        @user_errors
-        def set_prompt(cid, text):
+        def save_prompt(cid, pid, text):
+            """Keep the prompt as typed, for the person the page shows (the box is not written back)."""
+            if not cid:
+                return
             s = ctx.session(cid)
-            s.person().avatar.prompt = (text or "").strip()
-            s.save()
-            return refresh_tab(s)
+            with s.lock:
+                if pid in s.person_ids():
+                    s.person(pid).avatar.prompt = text or ""
+                    s.save()
+
+        @user_errors
+        def set_prompt(cid, pid, text):
+            save_prompt(cid, pid, (text or "").strip())
+            return refresh_tab(ctx.session(cid))
 
         @user_errors
         def set_slider(cid, key, value):
@@ -263,18 +296,24 @@ class AvatarTab:
             return self.export_preview(s)
 
         self.build3d = build3d
-        people_out = refresh_outputs
         glb_out = self.preview_outputs
-        self.people.input(select, [client, self.people], people_out, show_progress="hidden").then(
-            build3d, [client], glb_out)
-        self.add.click(add, [client], people_out).then(build3d, [client], glb_out)
-        self.duplicate.click(duplicate, [client], people_out).then(build3d, [client], glb_out)
-        self.remove.click(remove, [client], people_out).then(build3d, [client], glb_out)
-        self.rename.click(rename, [client, self.new_name], people_out)
-        self.new_name.submit(rename, [client, self.new_name], people_out)
+        for button, fn, extra in ((self.add, add, []), (self.duplicate, duplicate, []), (self.remove, remove, []),
+                                  (self.rename, rename, [self.new_name])):
+            button.click(fn, [client, self.prompt, *extra], guarded, api_visibility="private").success(
+                **take_prompt).then(build3d, [client], glb_out, api_visibility="private")
+        self.new_name.submit(rename, [client, self.prompt, self.new_name], guarded, api_visibility="private").success(
+            **take_prompt)
+        self.people.input(select, [client, self.prompt, self.people], guarded, show_progress="hidden",
+                          api_visibility="private").success(**take_prompt).then(
+            build3d, [client], glb_out, api_visibility="private")
 
-        self.prompt.submit(set_prompt, [client, self.prompt], tab_out).then(build3d, [client], glb_out)
-        self.build_btn.click(set_prompt, [client, self.prompt], tab_out).then(build3d, [client], glb_out)
+        # saved as it changes (typed, pasted, or filled from a sentence), for the person the page shows
+        self.prompt.change(save_prompt, [client, self.people, self.prompt], None, show_progress="hidden",
+                           trigger_mode="always_last", api_visibility="private")
+        self.prompt.submit(set_prompt, [client, self.people, self.prompt], tab_out,
+                           api_visibility="private").then(build3d, [client], glb_out, api_visibility="private")
+        self.build_btn.click(set_prompt, [client, self.people, self.prompt], tab_out,
+                             api_visibility="private").then(build3d, [client], glb_out, api_visibility="private")
         for key, slider in self.sliders.items():
             slider.release(lambda cid, v, key=key: set_slider(cid, key, v), [client, slider], tab_out,
                            show_progress="hidden").then(build3d, [client], glb_out)
@@ -306,12 +345,20 @@ class AvatarTab:
         spec.style = "gaussians"
         s.save()
 
+    @staticmethod
+    def shown_key(s: Session) -> str:
+        """The name under which the session records what the 3D view shows (per selected person)."""
+        return f"avatar:{s.selected}"
+
     def export_preview(self, s: Session):
         """The selected person's avatar posed at the first frame of its motion: 3D view, download,
         and for a splat its picture over the body and how it was placed."""
         if not engine.has("avatar"):
             return [gr.skip()] * len(self.preview_outputs)
+        with s.lock:
+            key, shown = self.shown_key(s), s.scene.model_copy(deep=True)
         path, avatar, motion = self._export_avatar(s)
+        s.mark_shown(key, shown)
         if not hasattr(avatar, "gaussians"):
             return str(path), str(path), gr.update(value=None, visible=False), ""
         from amg.render.splat_scene import fit_preview

@@ -138,6 +138,12 @@ class CameraTab:
                 out.append(c.auto)
         return out
 
+    def preview_if_stale(self, s: Session, shown_in: str = "camera"):
+        """The preview again when the scene changed since it was drawn (edits in other tabs); else no update."""
+        if not s.stale(shown_in):
+            return gr.skip(), gr.skip(), gr.skip()
+        return self.preview(s, shown_in)
+
     def values(self, s: Session) -> list:
         cam, r = s.scene.camera, s.scene.render
         preset = cam.preset if self.presets is not None and cam.preset in self.presets.PRESETS else "static"
@@ -163,13 +169,15 @@ class CameraTab:
         return vals
 
     # ---- events ------------------------------------------------------------------------
-    def preview(self, s: Session):
-        """Render the session's scene: (video, sketch, status)."""
+    def preview(self, s: Session, shown_in: str = "camera"):
+        """Render the session's scene: (video, sketch, status); `shown_in` names the preview it fills
+        (so a tab can tell later whether what it shows is still the scene)."""
         if not engine.has("render"):
             return gr.skip(), gr.skip(), engine.missing("render")
         with s.lock:
             scene = s.scene_for_engine()
         pv = render_preview(scene, s.new_file("previews", "preview", ".mp4"))
+        s.mark_shown(shown_in, scene)
         r = scene.render
         status = (f"{len(scene.people)} {'person' if len(scene.people) == 1 else 'people'}, {r.frames} frames at "
                   f"{r.width}x{r.height}, rendered in {pv.seconds:.2f} s")
@@ -178,13 +186,13 @@ class CameraTab:
     def wire(self, preview_outputs: list) -> None:
         ctx, client = self.ctx, self.ctx.client
         previewing = dict(concurrency_id="preview", concurrency_limit=ctx.config.max_previews,
-                          trigger_mode="always_last", show_progress="minimal")
+                          trigger_mode="always_last", show_progress="minimal", api_visibility="private")
 
         @user_errors
         def render(cid):
             return self.preview(ctx.session(cid))
 
-        self.render_btn.click(render, [client], preview_outputs, api_visibility="private", **previewing)
+        self.render_btn.click(render, [client], preview_outputs, **previewing)
 
         def change(cid, mutate):
             s = ctx.session(cid)
@@ -224,13 +232,36 @@ class CameraTab:
         if self.presets is None:
             return
 
+        def remember_preset(s):
+            """Keep the current preset's parameters (a later switch back, or 'Back to the preset' after a
+            camera file, returns to them; the scene holds only the preset in use)."""
+            cam = s.scene.camera
+            if not cam.file:
+                memory = dict(s.recall("camera.params", {}))
+                memory[cam.preset] = dict(cam.params)
+                s.remember("camera.params", memory)
+
+        def preset_camera(s, name: str) -> CameraRef:
+            """Preset `name` with its remembered own parameters and the current framing (common ones)."""
+            own = {p.name for p in self.presets.PRESET_PARAMS.get(name, ())}
+            common = {p.name for p in self.presets.preset_params(name)} - own
+            on_file = bool(s.scene.camera.file)
+            current = {} if on_file else s.scene.camera.params
+            remembered = s.recall("camera.params", {}).get(name, {})
+            params = {k: v for k, v in remembered.items() if k in own or (k in common and on_file)}
+            params.update({k: v for k, v in current.items() if k in common})
+            return CameraRef(preset=name, params=params)
+
+        def with_controls(cid, preview):
+            """The preview and every camera control, read back from the scene (what it will render)."""
+            return [*preview, *self.values(ctx.session(cid))]
+
         @user_errors
         def set_preset(cid, name):
             def mutate(s):
-                keep = {p.name for p in self.presets.preset_params(name)}
-                params = {k: v for k, v in s.scene.camera.params.items() if k in keep}
-                s.scene.camera = CameraRef(preset=name, params=params)
-            return change(cid, mutate)
+                remember_preset(s)
+                s.scene.camera = preset_camera(s, name)
+            return with_controls(cid, change(cid, mutate))
 
         def set_param(name, auto=False):
             @user_errors
@@ -246,20 +277,9 @@ class CameraTab:
                 return change(cid, mutate)
             return fn
 
-        groups_out = [self.preset, self.file_note, *self.groups.values(), *[c.control for c in self.common]]
+        controls_out = [*preview_outputs, *self.outputs()]
 
-        def show_groups(cid):
-            s = ctx.session(cid)
-            cam = s.scene.camera
-            own = {c.name for c in self.own.get(cam.preset, [])}
-            note = (f"The camera follows the path file **{Path(cam.file).name}** (the preset below is not used; "
-                    "'Back to the preset' under Custom path returns to it)." if cam.file else "")
-            return [gr.update(value=cam.preset), gr.update(value=note, visible=bool(cam.file)),
-                    *[gr.update(visible=n == cam.preset) for n in self.groups],
-                    *[gr.update(visible=c.name not in own) for c in self.common]]
-
-        self.preset.input(set_preset, [client, self.preset], preview_outputs, **previewing).then(
-            show_groups, [client], groups_out, show_progress="hidden")
+        self.preset.input(set_preset, [client, self.preset], controls_out, **previewing)
         for c in self.all_params():
             event = c.control.release if c.kind == "number" else c.control.input
             deps = event(set_param(c.name), [client, c.control], preview_outputs, **previewing)
@@ -267,27 +287,31 @@ class CameraTab:
                 deps.then(lambda: False, None, [c.auto], show_progress="hidden")
                 c.auto.input(set_param(c.name, auto=True), [client, c.auto], preview_outputs, **previewing)
 
+        def file_camera(s, file: str, params: dict) -> CameraRef:
+            """The camera following `file`; the preset stays named in the scene for 'Back to the preset'."""
+            remember_preset(s)
+            return CameraRef(preset=s.scene.camera.preset, params=params, file=file)
+
         @user_errors
         def use_keys(cid, table):
             s = ctx.session(cid)
             file = self.keyframes_file(s, table)
-            return change(cid, lambda s: setattr(s.scene, "camera",
-                                                 CameraRef(preset="static", params={"retime": True}, file=file)))
+            return with_controls(cid, change(cid, lambda s: setattr(s.scene, "camera",
+                                                                    file_camera(s, file, {"retime": True}))))
 
         @user_errors
         def use_preset(cid):
-            return change(cid, lambda s: setattr(s.scene, "camera", CameraRef(preset=s.scene.camera.preset)))
+            return with_controls(cid, change(cid, lambda s: setattr(s.scene, "camera",
+                                                                    preset_camera(s, s.scene.camera.preset))))
 
-        self.use_keys.click(use_keys, [client, self.keys], preview_outputs, **previewing).then(
-            show_groups, [client], groups_out, show_progress="hidden")
-        self.use_preset.click(use_preset, [client], preview_outputs, **previewing).then(
-            show_groups, [client], groups_out, show_progress="hidden")
+        self.use_keys.click(use_keys, [client, self.keys], controls_out, **previewing)
+        self.use_preset.click(use_preset, [client], controls_out, **previewing)
 
         if engine.has("camera_files"):
             @user_errors
             def import_file(cid, file, fit):
                 if not file:
-                    return gr.skip(), gr.skip(), gr.skip()
+                    return [gr.skip()] * len(controls_out)
                 s = ctx.session(cid)
                 src = Path(file)
                 from amg.camera.formats import load_camera_path
@@ -297,17 +321,16 @@ class CameraTab:
                 dst.write_bytes(src.read_bytes())
                 rel = str(dst.relative_to(s.dir))
                 params = {"retime": True, "fit": bool(fit)}
-                return change(cid, lambda s: setattr(s.scene, "camera", CameraRef(preset="static", params=params,
-                                                                                  file=rel)))
+                return with_controls(cid, change(cid, lambda s: setattr(s.scene, "camera",
+                                                                        file_camera(s, rel, params))))
 
             @user_errors
             def export(cid, fmt):
                 s = ctx.session(cid)
                 return str(self.export_path(s, fmt))
 
-            self.cam_upload.upload(import_file, [client, self.cam_upload, self.fit], preview_outputs,
-                                   **previewing).then(show_groups, [client], groups_out, show_progress="hidden")
-            self.export_btn.click(export, [client, self.export_fmt], [self.export_file])
+            self.cam_upload.upload(import_file, [client, self.cam_upload, self.fit], controls_out, **previewing)
+            self.export_btn.click(export, [client, self.export_fmt], [self.export_file], api_visibility="private")
 
     # ---- engine calls --------------------------------------------------------------------
     def keyframes_file(self, s: Session, table) -> str:

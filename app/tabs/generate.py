@@ -123,7 +123,8 @@ class GenerateTab:
                     self.use_avatar_guidance = gr.Checkbox(label="separate avatar guidance", value=False)
                     self.avatar_guidance = gr.Slider(1.0, 10.0, value=1.5, step=0.1, label="avatar guidance")
                 with gr.Row():
-                    self.seed = gr.Number(value=0, precision=0, label="seed", minimum=0, maximum=2**31 - 1)
+                    self.seed = gr.Number(value=0, precision=0, label="seed", minimum=0, maximum=2**31 - 1,
+                                          elem_id="gen-seed")
                     self.random_seed = gr.Checkbox(label="random seed", value=False)
                 with gr.Row():
                     self.model = gr.Dropdown(route_models("modelscope"), value=default_model(), allow_custom_value=True,
@@ -152,10 +153,44 @@ class GenerateTab:
                 self.pick = gr.Dropdown(label="Show result", choices=[], scale=3)
 
     def outputs(self) -> list:
-        return [self.prompt, self.negative, self.banner]
+        return [self.prompt, self.negative, self.banner, self.control_row]
 
     def values(self, s: Session) -> list:
-        return [s.scene.prompt, s.scene.negative_prompt, banner_html(self._expected(default_model(), ""))]
+        route = self.route_of(s)
+        return [s.scene.prompt, s.scene.negative_prompt,
+                banner_html(self._expected(self.model_of(s), "" if route == "wan2.1-vace" else
+                                           s.recall("generate.adapters") or "")),
+                gr.update(visible=route == "wan2.1-vace")]
+
+    #: Fields kept per session (a reload shows them as the user left them).
+    REMEMBERED = ["sentence", "steps", "guidance", "use_avatar_guidance", "avatar_guidance", "seed", "random_seed",
+                  "route", "model", "adapters", "control", "strength", "references", "frames", "width", "height"]
+
+    @staticmethod
+    def route_of(s: Session) -> str:
+        route = s.recall("generate.route", "modelscope")
+        return route if route in ROUTES else "modelscope"
+
+    def model_of(self, s: Session) -> str:
+        route = self.route_of(s)
+        return s.recall("generate.model") or (default_model() if route == "modelscope" else route_models(route)[0])
+
+    def restorers(self) -> dict:
+        """The fields whose restored state depends on the route: the model list, what VACE disables."""
+        def vace(s):
+            return self.route_of(s) == "wan2.1-vace"
+
+        def steps(s):
+            sampler = "DDIM" if self.route_of(s) == "modelscope" else "flow matching"
+            return gr.update(label=f"steps ({sampler})", **({"value": s.ui["generate.steps"]}
+                                                             if "generate.steps" in s.ui else {}))
+
+        return {"model": lambda s: gr.update(choices=route_models(self.route_of(s)), value=self.model_of(s)),
+                "adapters": lambda s: gr.update(interactive=not vace(s), **({"value": s.ui["generate.adapters"]}
+                                                                           if "generate.adapters" in s.ui else {})),
+                "use_avatar_guidance": lambda s: gr.update(
+                    interactive=not vace(s), value=bool(s.recall("generate.use_avatar_guidance")) and not vace(s)),
+                "steps": steps}
 
     @staticmethod
     def _route_note(route: str) -> str:
@@ -195,12 +230,17 @@ class GenerateTab:
 
         @user_errors
         def set_prompts(cid, prompt, negative):
+            if not cid:
+                return  # the page's session is not known yet (its first values are arriving)
             s = ctx.session(cid)
             s.scene.prompt, s.scene.negative_prompt = (prompt or "").strip(), (negative or "").strip()
             s.save()
 
-        self.prompt.blur(set_prompts, [client, self.prompt, self.negative], None, show_progress="hidden")
-        self.negative.blur(set_prompts, [client, self.prompt, self.negative], None, show_progress="hidden")
+        # saved as typed (the scene is what a reload shows), never sent back into the box being typed in
+        # (.change: typing, pasting and the app's own updates alike)
+        for box in (self.prompt, self.negative):
+            box.change(set_prompts, [client, self.prompt, self.negative], None, show_progress="hidden",
+                       trigger_mode="always_last", api_visibility="private")
 
         @user_errors
         def fill(cid, sentence):
@@ -235,8 +275,9 @@ class GenerateTab:
             """The banner, and the guidance the model was made for (amg-demo's own; the route's otherwise)."""
             return show_banner(model, adapters), gr.update(value=model_guidance((model or "").strip()))
 
-        self.model.change(pick_model, [self.model, self.adapters], [self.banner, self.guidance],
-                          show_progress="hidden")
+        # .input: the user's pick only (a restored or route-set model keeps the guidance it came with)
+        self.model.input(pick_model, [self.model, self.adapters], [self.banner, self.guidance],
+                         show_progress="hidden", api_visibility="private")
 
         @user_errors
         def pick_route(route, adapters):
@@ -255,10 +296,11 @@ class GenerateTab:
                     gr.update(interactive=not vace, value=False),
                     banner_html(self._expected(first, "" if vace else adapters)))
 
-        self.route.change(pick_route, [self.route, self.adapters],
+        self.route.input(pick_route, [self.route, self.adapters],
                           [self.model, self.route_note, self.steps, self.guidance, self.control_row, self.adapters,
-                           self.use_avatar_guidance, self.banner], show_progress="hidden")
-        self.adapters.blur(show_banner, [self.model, self.adapters], [self.banner], show_progress="hidden")
+                           self.use_avatar_guidance, self.banner], show_progress="hidden", api_visibility="private")
+        self.adapters.blur(show_banner, [self.model, self.adapters], [self.banner], show_progress="hidden",
+                           api_visibility="private")
 
         @user_errors
         def start(cid, prompt, negative, steps, guidance, use_ag, ag, seed, rand, model, adapters, route, control,
