@@ -18,6 +18,7 @@ from tests.test_app_harness import SAMPLES
 
 pytestmark = pytest.mark.browser
 
+SCENE_INPUT = "#scene-upload input[type=file], input[type=file][accept*='.amgscene']"
 CLIENT_JS = "() => window.sessionStorage.getItem('amg-studio-client')"
 
 
@@ -192,11 +193,11 @@ def test_a_saved_bundle_opens_in_a_fresh_session_and_renders_the_same(page, app,
         p2.goto(app.url)
         tab(p2, "Camera")
         first = wait_settled(p2, "#preview-video video", "")
-        p2.locator("#scene-upload input[type=file]").set_input_files(str(plain))
+        p2.locator(SCENE_INPUT).first.set_input_files(str(plain))
         p2.wait_for_function("() => document.querySelector('#scene-note').innerText.includes('not here')")
         note = p2.inner_text("#scene-note")
         assert "emotional_walk_pymo.bvh" in note and "people[0].motion.source" in note
-        p2.locator("#scene-upload input[type=file]").set_input_files(str(bundle))
+        p2.locator(SCENE_INPUT).first.set_input_files(str(bundle))
         p2.wait_for_function("() => document.querySelector('#scene-note').innerText.includes('Opened saved')")
         assert "not here" not in p2.inner_text("#scene-note")
         wait_settled(p2, "#preview-video video", first)
