@@ -64,6 +64,22 @@ class SizeRule:
             return f"1 to {self.max_frames} frames"
         return f"{self.frame_step}k+1 frames (1, {1 + self.frame_step}, ..., up to {self.fit_frames(self.max_frames)})"
 
+    def size_for(self, aspect: str, short_side: int | None = None) -> tuple[int, int]:
+        """(width, height) of `aspect` ("16:9", "9:16", "1:1", "4:3", "3:4") this family takes: its
+        native size when that has the aspect (within 3%), else the native short side (or
+        `short_side`) and the long side rounded to the family's multiple."""
+        w, h = parse_aspect(aspect)
+        ratio = w / h
+        nw, nh = self.width, self.height
+        if short_side is None:
+            for cw, ch in ((nw, nh), (nh, nw)):
+                if abs(cw / ch - ratio) <= 0.03 * ratio:
+                    return cw, ch
+        short = short_side or min(nw, nh)
+        long = min(self.max_side, max(self.min_side, round(short * max(ratio, 1 / ratio) / self.multiple)
+                                      * self.multiple))
+        return (long, short) if ratio >= 1 else (short, long)
+
     def check(self, name: str, frames: int, height: int, width: int) -> None:
         """Refuse a frame count or size this family cannot take, naming `name` and what it can take."""
         if not self.frames_ok(frames):
@@ -86,6 +102,28 @@ def size_problem(value: int) -> str | None:
         return (f"must be a multiple of {SIZE_MULTIPLE} between {MIN_SIZE} and {MAX_SIZE} px (the video models' "
                 f"latent grid), got {value}")
     return None
+
+
+#: Shot shapes the app offers (any multiple-of-8 size is a valid scene).
+ASPECTS = ("16:9", "9:16", "1:1", "4:3")
+
+
+def parse_aspect(aspect: str) -> tuple[int, int]:
+    """"16:9" -> (16, 9); AmgError for anything else."""
+    try:
+        w, h = (int(v) for v in str(aspect).split(":"))
+        if w > 0 and h > 0:
+            return w, h
+    except ValueError:
+        pass
+    raise AmgError(f"aspect ratio {aspect!r}: give it as W:H, e.g. 16:9")
+
+
+def nearest_aspect(width: int, height: int) -> str:
+    """The offered aspect closest to width x height."""
+    import math
+
+    return min(ASPECTS, key=lambda a: abs(math.log((width / height) / (parse_aspect(a)[0] / parse_aspect(a)[1]))))
 
 
 #: Size rules per backbone family ("wan2.1-vace" shares Wan's).
@@ -150,6 +188,9 @@ class MotionRef(_Strict):
     speed: float = Field(1.0, gt=0.0, le=10.0)
     loop: bool = True
     mirror: bool = False
+    #: Seconds into the shot at which this person's clip starts (its first pose held before);
+    #: negative: the shot starts that far into the (trimmed, sped) clip.
+    offset: float = Field(0.0, ge=-3600.0, le=3600.0)
 
 
 class Placement(_Strict):

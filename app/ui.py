@@ -143,13 +143,15 @@ def build_app(config: AppConfig | None = None) -> gr.Blocks:
         # (another tab, a scene opened, a person added) changed the scene since
         @user_errors
         def render_motion(cid):
-            return camera.preview_if_stale(ctx.session(cid), "motion")
+            s = ctx.session(cid)
+            return [*camera.preview_if_stale(s, "motion"), motion.timelines(s)]
 
         @user_errors
         def render_camera(cid):
             return camera.preview_if_stale(ctx.session(cid), "camera")
 
-        motion_tab.select(render_motion, [ctx.client], [motion.video, motion.sketch, motion.status], **previewing)
+        motion_tab.select(render_motion, [ctx.client], [motion.video, motion.sketch, motion.status, motion.timeline],
+                          **previewing)
         camera_tab.select(render_camera, [ctx.client], preview_outputs, **previewing)
         glb_out = avatar.preview_outputs
 

@@ -235,7 +235,7 @@ def test_corrupt_scene_file_keeps_the_scene(page, tmp_path):
     assert "not valid JSON" in toast.first.inner_text()
     assert page.input_value("#scene-prompt textarea") == prompt_before
     page.click("#save-scene")  # the intact scene can still be saved
-    page.wait_for_selector("#scene-file a[href*='.json']", state="attached", timeout=30_000)
+    page.wait_for_selector("#scene-file a[href*='.amgscene']", state="attached", timeout=30_000)
 
 
 def test_search_and_assign_a_two_person_preset(page):

@@ -162,7 +162,7 @@ def make_preset(name: str, params: dict | None = None, subjects: Subjects | None
     target = p["target"] if p["target"] is not None else subjects.centroid.copy()
     if p["target_height"] is not None:
         target[1] = p["target_height"]
-    dist = p["distance"] or frame_subjects_distance(subjects.extent, p["fov"])
+    dist = p["distance"] or frame_subjects_distance(subjects.framing_extent(), p["fov"])
     keys = _BUILDERS[name](p, subjects, target, dist, duration)
     shake = Shake(p["shake"], int(p["seed"])) if p["shake"] > 0 else None
     return CameraPath(keys, tension=p["tension"], constant_speed=p["constant_speed"], shake=shake,

@@ -61,7 +61,7 @@ def scene_cameras(camera_ref, joints: np.ndarray, width: int, height: int, fps: 
     """
     joints = np.asarray(joints)
     num_frames = joints.shape[1]
-    subjects = Subjects.from_joints(joints)
+    subjects = Subjects.from_joints(joints, aspect=width / height)
     path, retime = scene_camera_path(camera_ref, subjects, num_frames, fps, resolve_path)
     if camera_ref.file:
         return path.evaluate(num_frames, fps, width, height, retime=retime)

@@ -32,10 +32,22 @@ class Subjects:
     centroid: np.ndarray
     extent: float
     track: np.ndarray
+    #: Their height from the floor and spread across it (metres; 0: unknown, `extent` serves), and
+    #: the shot's width / height: a tall frame must fit the spread in its narrower width.
+    height: float = 0.0
+    spread: float = 0.0
+    aspect: float = 1.0
+
+    def framing_extent(self) -> float:
+        """The vertical size a preset frames so that the people fit the shot's width and height."""
+        if self.height <= 0 and self.spread <= 0:
+            return self.extent
+        return max(self.height, self.spread / self.aspect, 1.0)
 
     @classmethod
-    def from_joints(cls, joints: np.ndarray) -> "Subjects":
-        """joints: (P, T, J, 3) world joint positions of every person over the frames."""
+    def from_joints(cls, joints: np.ndarray, aspect: float = 1.0) -> "Subjects":
+        """joints: (P, T, J, 3) world joint positions of every person over the frames; aspect: the
+        shot's width / height."""
         j = np.asarray(joints, dtype=np.float64)
         if j.ndim != 4 or j.shape[-1] != 3 or min(j.shape[:3]) < 1:
             raise AmgError(f"subject joints must have shape (people, frames, joints, 3), got {j.shape}")
@@ -43,10 +55,11 @@ class Subjects:
             raise AmgError("subject joints contain NaN or infinite values")
         pts = j.reshape(-1, 3)
         lo, hi = pts.min(0), pts.max(0)
-        extent = max(hi[1] - min(lo[1], 0.0), np.linalg.norm((hi - lo)[[0, 2]]), 1.0)
+        height, spread = hi[1] - min(lo[1], 0.0), np.linalg.norm((hi - lo)[[0, 2]])
+        extent = max(height, spread, 1.0)
         per_frame = j.transpose(1, 0, 2, 3).reshape(j.shape[1], -1, 3)
         track = 0.5 * (per_frame.min(1) + per_frame.max(1))
-        return cls(0.5 * (lo + hi), float(extent), track)
+        return cls(0.5 * (lo + hi), float(extent), track, float(height), float(spread), float(aspect))
 
     @classmethod
     def standing_person(cls) -> "Subjects":

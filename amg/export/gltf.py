@@ -117,6 +117,14 @@ def _material(doc: gl.GLTF2, name: str, srgb, double_sided=False, roughness=0.8)
     return len(doc.materials) - 1
 
 
+def _lines(doc: gl.GLTF2, blob: "_Blob", name: str, points: np.ndarray, material: int, strip: bool = False) -> int:
+    """A mesh of line segments (pairs of points) or one polyline through `points` (N, 3)."""
+    attrs = gl.Attributes(POSITION=blob.floats(points, gl.VEC3, gl.ARRAY_BUFFER, min_max=True))
+    doc.meshes.append(gl.Mesh(name=name, primitives=[gl.Primitive(attributes=attrs, material=material,
+                                                                  mode=gl.LINE_STRIP if strip else gl.LINES)]))
+    return len(doc.meshes) - 1
+
+
 def _face_colors(colors: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """(F, 3) the colour most of each triangle's corners have (the first corner's on a tie)."""
     c = colors[faces]  # (F, 3, 3)
@@ -160,6 +168,7 @@ def build_gltf(
     floor: tuple | None = None,   # (centre x, centre z, half size) of a floor quad on y = 0; None: none
     near: float = 0.05, far: float = 200.0,
     extras: dict | None = None,   # stored on the glTF scene (e.g. the AMG scene's name and fps)
+    camera_gizmo: float = 0.0,    # > 0: draw the camera's path and its frustum (this deep, metres) as lines
 ) -> gl.GLTF2:
     """The animated scene as a pygltflib document (write it with `.save_binary(path)`)."""
     num_frames = len(c2w)
@@ -229,6 +238,26 @@ def build_gltf(
     channel(cam, "translation", c2w[:, :3, 3], gl.VEC3)
     channel(cam, "rotation", quaternions(c2w[:, :3, :3]), gl.VEC4)
     channel(cam, "pointer", np.radians(fov_y_deg), gl.SCALAR, pointer="/cameras/0/perspective/yfov")
+    if camera_gizmo > 0:  # for viewers: a glTF camera itself is invisible
+        red = _material(doc, "camera", (0.85, 0.2, 0.1))
+        path = c2w[:, :3, 3].astype(np.float32)  # (T, 3) where the camera goes
+        if len(path) == 1:
+            path = np.concatenate([path, path])
+        roots.append(node(name="camera path", mesh=_lines(doc, blob, "camera path", path, red, strip=True)))
+        # the frustum in the camera's own frame (looking down -Z): it rides on the animated camera node
+        half_h = camera_gizmo * np.tan(np.radians(fov_y_deg[0]) / 2)
+        half_w = half_h * width / height
+        corners = np.array([[-half_w, -half_h, -camera_gizmo], [half_w, -half_h, -camera_gizmo],
+                            [half_w, half_h, -camera_gizmo], [-half_w, half_h, -camera_gizmo]], np.float32)
+        segments = [np.zeros(3, np.float32), corners[0], np.zeros(3, np.float32), corners[1],
+                    np.zeros(3, np.float32), corners[2], np.zeros(3, np.float32), corners[3],
+                    corners[0], corners[1], corners[1], corners[2], corners[2], corners[3], corners[3], corners[0],
+                    # a small triangle above the image: which way is up
+                    corners[3] * [0.5, 1, 1], corners[2] * [0.5, 1, 1], corners[2] * [0.5, 1, 1],
+                    [0, half_h * 1.4, -camera_gizmo], [0, half_h * 1.4, -camera_gizmo], corners[3] * [0.5, 1, 1]]
+        frustum = node(name="camera frustum", mesh=_lines(doc, blob, "camera frustum",
+                                                          np.array(segments, np.float32), red))
+        doc.nodes[cam].children.append(frustum)
     doc.extensionsUsed = [POINTER]
     doc.animations.append(anim)
     doc.scenes.append(gl.Scene(name="AMG scene", nodes=roots, extras=dict(extras or {})))

@@ -62,6 +62,7 @@ def export_scene(
     fps: float | None = None,
     floor: bool = True,
     progress: Callable[[str], None] | None = None,
+    camera_gizmo: float = 0.0,
 ) -> ExportInfo:
     """Write `scene` as an animated glTF 2.0 file (.glb binary, or .gltf with the data embedded),
     or as .fbx converted by Blender when it is installed (amg.export.fbx).
@@ -71,6 +72,8 @@ def export_scene(
     (and the root's translation), materials per garment colour; the floor is a quad on
     y = 0 under the people; the scene camera is a camera node with its animated pose and
     field of view. One animation sample per frame at the scene's fps (or the overrides).
+    `camera_gizmo` > 0 also draws the camera's path and its frustum (that deep, metres) as lines, for
+    viewers that show no glTF camera (the app's whole-scene view).
     """
     from amg.camera.scene_camera import scene_cameras
 
@@ -104,7 +107,7 @@ def export_scene(
     doc = build_gltf(people, np.stack([c.c2w for c in cameras]), np.array([c.fov_y_deg for c in cameras]),
                      settings.width, settings.height, fps, floor=floor_quad,
                      extras={"amg_scene": scene.name, "fps": fps, "frames": frames,
-                             "people": [p.id for p in scene.people]})
+                             "people": [p.id for p in scene.people]}, camera_gizmo=camera_gizmo)
     if fmt == "gltf":
         doc.convert_buffers(__import__("pygltflib").BufferFormat.DATAURI)
         atomic_write_bytes(path, doc.gltf_to_json().encode())

@@ -268,8 +268,9 @@ def loop_cut(motion: Motion, min_duration: float) -> Motion:
     return trim(motion, 0.0, end / motion.fps)
 
 
-def retime(motion: Motion, fps: float, num_frames: int, loop: bool = False) -> Motion:
-    """`num_frames` frames at `fps` from the start of `motion`.
+def retime(motion: Motion, fps: float, num_frames: int, loop: bool = False, offset: float = 0.0) -> Motion:
+    """`num_frames` frames at `fps` from the start of `motion`; the clip starts `offset` seconds into
+    the shot (its first pose held until then; a negative offset starts the shot that far into it).
 
     Past the end the clip holds its last pose, or with `loop` starts again. Each new cycle
     starts from where the last one ended: the jump between the clip's last and first pose
@@ -280,7 +281,7 @@ def retime(motion: Motion, fps: float, num_frames: int, loop: bool = False) -> M
     """
     if num_frames < 1:
         raise AmgError(f"motion {motion.name!r}: need at least one frame, got {num_frames}")
-    times = np.arange(num_frames) / float(fps)
+    times = np.maximum(np.arange(num_frames) / float(fps) - offset, 0.0)
     period = motion.duration
     if not loop or period <= 0 or times[-1] <= period:
         out = motion.sample(times)

@@ -171,7 +171,7 @@ def scene_motion(person, scene, num_frames: int, fps: float) -> Motion:
         m = edit.speed(m, ref.speed)
     if ref.mirror:
         m = edit.mirror(m)
-    m = edit.retime(m, fps, num_frames, loop=ref.loop)
+    m = edit.retime(m, fps, num_frames, loop=ref.loop, offset=ref.offset)
     m = edit.place(m, place.x, place.z, place.heading)
     m.name = person.id
     return m

@@ -360,7 +360,8 @@ class AvatarTab:
         path, avatar, motion = self._export_avatar(s)
         s.mark_shown(key, shown)
         if not hasattr(avatar, "gaussians"):
-            return str(path), str(path), gr.update(value=None, visible=False), ""
+            return (gr.update(value=str(path), camera_position=(None, None, _view_radius(path))), str(path),
+                    gr.update(value=None, visible=False), "")
         from amg.render.splat_scene import fit_preview
 
         image = fit_preview(avatar, size=256)
@@ -400,6 +401,18 @@ class AvatarTab:
             path = s.new_file("avatars", person.id, ".glb")
             avatar.export_glb(path, motion, frame=0)
         return path, avatar, motion
+
+
+def _view_radius(glb: Path) -> float:
+    """How far the 3D view's camera stands so the whole posed avatar is in view (tall ones too):
+    the viewer's ~46 degree field of view frames 0.84 x distance, with a margin."""
+    import trimesh
+
+    try:
+        size = float(np.max(trimesh.load(glb, force="scene").extents))
+    except (ValueError, OSError, TypeError):
+        size = 1.8
+    return round(max(2.7, 1.45 * size), 2)
 
 
 def _splat_for_viewer(src: Path, dest: Path) -> Path:

@@ -8,7 +8,7 @@ import gradio as gr
 import numpy as np
 
 from amg.errors import AmgError
-from amg.scene import CameraRef
+from amg.scene import ASPECTS, SIZE_RULES, CameraRef, nearest_aspect
 from app import engine
 from app.context import Ctx, user_errors
 from app.preview import render_preview, render_scene
@@ -18,7 +18,37 @@ from app.session import Session
 SKIPPED = {"target"}
 KEY_COLUMNS = ["time (s)", "camera x", "camera y", "camera z", "look at x", "look at y", "look at z", "fov (deg)"]
 DEFAULT_KEYS = [[0.0, -2.5, 1.5, 4.0, 0.0, 1.0, 0.0, 40.0], [2.0, 2.5, 1.5, 4.0, 0.0, 1.0, 0.0, 40.0]]
-SIZES = (128, 192, 256, 320, 384, 512)
+#: The sizes offered for each aspect: (label, short side, size rule family); the rule's native size
+#: where it has that aspect.
+SIZE_OFFERS = (("ModelScope, the paper's model", None, "modelscope"), ("Wan2.1", None, "wan2.1"),
+               ("small, quick previews", 128, "modelscope"))
+
+
+def size_choices(aspect: str) -> list[tuple[str, str]]:
+    """(label, "WxH") for each size offered at `aspect`, without repeats."""
+    out, seen = [], set()
+    for label, short, family in SIZE_OFFERS:
+        w, h = SIZE_RULES[family].size_for(aspect, short)
+        if f"{w}x{h}" not in seen:
+            seen.add(f"{w}x{h}")
+            out.append((f"{w}x{h} ({label})", f"{w}x{h}"))
+    return out
+
+
+def size_for_aspect(aspect: str, short: int) -> tuple[int, int]:
+    """A size of `aspect` near the current one: Wan's when the short side is Wan's, else ModelScope's rule."""
+    family = "wan2.1" if short == min(SIZE_RULES["wan2.1"].width, SIZE_RULES["wan2.1"].height) else "modelscope"
+    rule = SIZE_RULES[family]
+    native = min(rule.width, rule.height)
+    return rule.size_for(aspect, None if short == native else max(16, short // 8 * 8))
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in str(text).lower().split("x"))
+        return w, h
+    except ValueError:
+        raise AmgError(f"size {text!r}: give it as WIDTHxHEIGHT, e.g. 456x256") from None
 
 
 def _presets():
@@ -87,12 +117,17 @@ class CameraTab:
                         self.groups[name] = group
                     with gr.Accordion("Framing (all presets)", open=True):
                         self.common = [ParamControl(p, None) for p in self.presets.COMMON if p.name not in SKIPPED]
-                with gr.Accordion("Video size and floor", open=False):
+                with gr.Accordion("Shot: length, frame rate, shape, floor", open=True):
                     with gr.Row():
-                        self.frames = gr.Slider(1, 64, step=1, label="frames", value=16)
-                        self.fps = gr.Slider(1, 30, step=1, label="frames per second", value=8)
+                        self.seconds = gr.Slider(0.25, 30, step=0.125, label="length (s)", value=2.0,
+                                                 elem_id="shot-seconds")
+                        self.fps = gr.Slider(1, 30, step=1, label="frames per second", value=8, elem_id="shot-fps")
                     with gr.Row():
-                        self.size = gr.Dropdown([str(s) for s in SIZES], label="size (pixels, square)", value="256")
+                        self.aspect = gr.Radio(list(ASPECTS), value="1:1", label="aspect ratio", elem_id="shot-aspect")
+                        self.size = gr.Dropdown(size_choices("1:1"), value="256x256", elem_id="shot-size",
+                                                label="size (those each video model takes)", allow_custom_value=True)
+                    with gr.Row():
+                        self.shot_note = gr.Markdown(elem_id="shot-note")
                         self.floor = gr.Checkbox(label="floor grid (shows camera motion)", elem_id="floor-grid")
                 with gr.Accordion("Custom path: keyframes", open=False):
                     gr.Markdown("One row per keyframe: where the camera is and what it looks at (metres, "
@@ -123,12 +158,17 @@ class CameraTab:
                 self.render_btn = gr.Button("Render preview", elem_id="render-preview")
                 if not engine.has("render"):
                     gr.Markdown(f"**Preview unavailable:** {engine.missing('render')}")
+                with gr.Accordion("The whole scene in 3D (all people, animated; the camera's path and frustum)",
+                                  open=True, visible=engine.has("export")):
+                    self.scene3d = gr.Model3D(label="Scene in 3D: drag to turn, scroll to zoom", height=380,
+                                              elem_id="scene-3d", clear_color=(0.93, 0.93, 0.9, 1.0))
+                    self.scene3d_btn = gr.Button("Show the scene in 3D", elem_id="show-scene-3d", size="sm")
 
     def all_params(self) -> list[ParamControl]:
         return [c for cs in self.own.values() for c in cs] + list(self.common)
 
     def outputs(self) -> list:
-        out = [self.preset, self.frames, self.fps, self.size, self.floor]
+        out = [self.preset, *self.shot_outputs(), self.floor]
         if self.presets is not None:
             out.append(self.file_note)
         out += list(self.groups.values())
@@ -137,6 +177,20 @@ class CameraTab:
             if c.auto is not None:
                 out.append(c.auto)
         return out
+
+    def shot_outputs(self) -> list:
+        return [self.seconds, self.fps, self.aspect, self.size, self.shot_note]
+
+    def shot_values(self, s: Session) -> list:
+        """The shot as the scene has it: length, fps, aspect and size (with that aspect's sizes)."""
+        r = s.scene.render
+        aspect = nearest_aspect(r.width, r.height)
+        size = f"{r.width}x{r.height}"
+        choices = size_choices(aspect)
+        if size not in [v for _, v in choices]:
+            choices.append((f"{size} (this scene's)", size))
+        return [round(r.frames / r.fps, 3), r.fps, aspect, gr.update(choices=choices, value=size),
+                f"{r.frames} frames at {r.fps:g} fps, {r.width}x{r.height}"]
 
     def preview_if_stale(self, s: Session, shown_in: str = "camera"):
         """The preview again when the scene changed since it was drawn (edits in other tabs); else no update."""
@@ -147,8 +201,7 @@ class CameraTab:
     def values(self, s: Session) -> list:
         cam, r = s.scene.camera, s.scene.render
         preset = cam.preset if self.presets is not None and cam.preset in self.presets.PRESETS else "static"
-        vals = [gr.update(value=preset), r.frames, r.fps, str(r.width) if r.width == r.height else gr.skip(),
-                r.floor]
+        vals = [gr.update(value=preset), *self.shot_values(s), r.floor]
         if self.presets is not None:
             note = (f"The camera follows the path file **{Path(cam.file).name}** (the preset below is not used; "
                     "'Back to the preset' under Custom path returns to it)." if cam.file else "")
@@ -183,6 +236,15 @@ class CameraTab:
                   f"{r.width}x{r.height}, rendered in {pv.seconds:.2f} s")
         return str(pv.video), pv.sketch, status
 
+    def scene_view(self, s: Session) -> str:
+        """The scene as animated glTF for the 3D view: every person, the camera's path and frustum."""
+        with s.lock:
+            scene = s.scene_for_engine()
+        path = s.new_file("previews", "scene3d", ".glb")
+        engine.get("export")(scene, path, floor=False, camera_gizmo=0.4)
+        s.mark_shown("scene3d", scene)
+        return str(path)
+
     def wire(self, preview_outputs: list) -> None:
         ctx, client = self.ctx, self.ctx.client
         previewing = dict(concurrency_id="preview", concurrency_limit=ctx.config.max_previews,
@@ -193,6 +255,29 @@ class CameraTab:
             return self.preview(ctx.session(cid))
 
         self.render_btn.click(render, [client], preview_outputs, **previewing)
+
+        if engine.has("export"):
+            @user_errors
+            def show_scene3d(cid):
+                s = ctx.session(cid)
+                s.remember("camera.scene3d", True)
+                return self.scene_view(s)
+
+            def follow_scene3d(cid):
+                """Once shown, the 3D view follows the scene: redrawn whenever the preview is."""
+                s = ctx.session(cid) if cid else None
+                if s is None or not s.recall("camera.scene3d") or not s.stale("scene3d"):
+                    return gr.skip()
+                try:
+                    return self.scene_view(s)
+                except AmgError:
+                    return gr.skip()  # the preview's status already says what is wrong
+
+            self.scene3d_btn.click(show_scene3d, [client], [self.scene3d], api_visibility="private",
+                                   concurrency_id="export", concurrency_limit=1)
+            self.video.change(follow_scene3d, [client], [self.scene3d], api_visibility="private",
+                              concurrency_id="export", concurrency_limit=1, trigger_mode="always_last",
+                              show_progress="hidden")
 
         def change(cid, mutate):
             s = ctx.session(cid)
@@ -213,21 +298,39 @@ class CameraTab:
                     s.save()
                 raise
 
-        def set_render(field, convert):
+        def set_shot(shape):
+            """An edit of the shot: the preview and the shot's controls as the scene now has them."""
             @user_errors
             def fn(cid, value):
                 def mutate(s):
-                    if field == "size":
-                        s.scene.render.width = s.scene.render.height = int(value)
-                    else:
-                        setattr(s.scene.render, field, convert(value))
-                return change(cid, mutate)
+                    r = s.scene.render
+                    s.scene.render = r.with_overrides(**shape(r, value))
+                return [*change(cid, mutate), *self.shot_values(ctx.session(cid))]
             return fn
 
-        self.frames.release(set_render("frames", int), [client, self.frames], preview_outputs, **previewing)
-        self.fps.release(set_render("fps", float), [client, self.fps], preview_outputs, **previewing)
-        self.size.input(set_render("size", int), [client, self.size], preview_outputs, **previewing)
-        self.floor.input(set_render("floor", bool), [client, self.floor], preview_outputs, **previewing)
+        def seconds(r, value):  # the length is kept in frames at the scene's fps
+            return {"frames": max(1, round(float(value) * r.fps))}
+
+        def fps(r, value):  # a new frame rate keeps the length in seconds
+            return {"fps": float(value), "frames": max(1, round(r.frames / r.fps * float(value)))}
+
+        def aspect(r, value):
+            return dict(zip(("width", "height"), size_for_aspect(value, min(r.width, r.height))))
+
+        def size(r, value):
+            return dict(zip(("width", "height"), parse_size(value)))
+
+        shot_out = [*preview_outputs, *self.shot_outputs()]
+        self.seconds.release(set_shot(seconds), [client, self.seconds], shot_out, **previewing)
+        self.fps.release(set_shot(fps), [client, self.fps], shot_out, **previewing)
+        self.aspect.input(set_shot(aspect), [client, self.aspect], shot_out, **previewing)
+        self.size.input(set_shot(size), [client, self.size], shot_out, **previewing)
+
+        @user_errors
+        def set_floor(cid, value):
+            return change(cid, lambda s: setattr(s.scene.render, "floor", bool(value)))
+
+        self.floor.input(set_floor, [client, self.floor], preview_outputs, **previewing)
 
         if self.presets is None:
             return
@@ -366,7 +469,7 @@ class CameraTab:
         scene = s.scene_for_engine()
         result = render_scene(scene)
         r = scene.render
-        path, _ = scene_camera_path(scene.camera, Subjects.from_joints(result.joints), r.frames, r.fps,
+        path, _ = scene_camera_path(scene.camera, Subjects.from_joints(result.joints, aspect=r.width / r.height), r.frames, r.fps,
                                     scene.resolve_path)
         suffix = ".txt" if fmt in ("re10k", "tum") else ".json"
         out = s.new_file("exports", f"camera_path_{fmt}", suffix)

@@ -124,6 +124,12 @@ class MotionTab:
                     self.speed = gr.Slider(0.25, 4.0, step=0.05, value=1.0, label="speed")
                     self.loop = gr.Checkbox(label="loop", value=True)
                     self.mirror = gr.Checkbox(label="mirror (left/right)")
+                self.offset = gr.Slider(-10, 10, step=0.1, value=0.0, elem_id="motion-offset",
+                                        label="starts at (s into the shot; before: first pose held; "
+                                              "negative: the shot starts into the clip)")
+                self.timeline = gr.Image(label="What the shot plays of each person's motion (after trim, speed, "
+                                               "offset; a loop shows each pass)", type="pil", interactive=False,
+                                         elem_id="motion-timeline", height=150, buttons=[])
                 gr.Markdown("Placement on the floor (metres; heading in degrees, counter-clockwise from above)")
                 with gr.Row():
                     self.x = gr.Slider(-5, 5, step=0.05, label="x")
@@ -162,7 +168,7 @@ class MotionTab:
 
     def outputs(self) -> list:
         out = [self.people, self.current, self.start, self.end, self.speed, self.loop, self.mirror,
-               self.x, self.z, self.heading]
+               self.x, self.z, self.heading, self.offset, self.timeline]
         if engine.has("motion_import"):
             out.append(self.uploads)
         return out
@@ -179,7 +185,7 @@ class MotionTab:
         vals = [gr.update(choices=s.person_ids(), value=person.id),
                 f"**{person.id}** performs **{label}**{extra}{span}.",
                 gr.update(value=m.start, maximum=top), gr.update(value=m.end or 0.0, maximum=top),
-                m.speed, m.loop, m.mirror, pl.x, pl.z, pl.heading]
+                m.speed, m.loop, m.mirror, pl.x, pl.z, pl.heading, m.offset, self.timelines(s)]
         if engine.has("motion_import"):
             vals.append(gr.update(choices=self.upload_choices(s)))
         return vals
@@ -197,6 +203,23 @@ class MotionTab:
         except (AmgError, OSError):
             return None
 
+    def timelines(self, s: Session):
+        """The timeline strips of every person of the scene (which part of their clip the shot plays)."""
+        from amg.motion.timeline import clip_use
+
+        from app.preview import PERSON_COLOURS
+        from app.timeline import draw_timelines
+
+        r = s.scene.render
+        rows = []
+        for i, person in enumerate(s.scene.people):
+            duration = self.duration(s, person)
+            m = person.motion
+            use = None if duration is None else clip_use(duration, m.start, m.end, m.speed, m.loop, m.offset,
+                                                         r.frames, r.fps)
+            rows.append((person.id, PERSON_COLOURS[i % len(PERSON_COLOURS)], use))
+        return draw_timelines(rows)
+
     @staticmethod
     def upload_choices(s: Session) -> list[str]:
         out = []
@@ -208,13 +231,14 @@ class MotionTab:
     # ---- events ------------------------------------------------------------------------
     def wire(self, refresh_all, refresh_outputs, preview) -> None:
         ctx, client = self.ctx, self.ctx.client
-        motion_preview = [self.video, self.sketch, self.status]
+        motion_preview = [self.video, self.sketch, self.status, self.timeline]
         previewing = dict(concurrency_id="preview", concurrency_limit=ctx.config.max_previews,
                           trigger_mode="always_last", show_progress="minimal")
 
         @user_errors
         def render(cid):
-            return preview(ctx.session(cid))
+            s = ctx.session(cid)
+            return [*preview(s), self.timelines(s)]
 
         @user_errors
         def select(cid, pid):
@@ -233,7 +257,7 @@ class MotionTab:
                     setter(s.person(), value)
                     s.save()
                 try:
-                    return preview(s)
+                    return [*preview(s), self.timelines(s)]
                 except AmgError:
                     with s.lock:  # the engine refused the edit (e.g. trim past the end): undo it
                         s.scene = backup
@@ -254,6 +278,7 @@ class MotionTab:
         controls = [(self.start, set_motion("start", float)),
                     (self.end, set_motion("end", lambda v: float(v) if v and float(v) > 0 else None)),
                     (self.speed, set_motion("speed", float)), (self.loop, set_motion("loop", bool)),
+                    (self.offset, set_motion("offset", float)),
                     (self.mirror, set_motion("mirror", bool)), (self.x, set_place("x")),
                     (self.z, set_place("z")), (self.heading, set_place("heading"))]
         for comp, setter in controls:
