@@ -195,7 +195,8 @@ def test_add_person_from_prompt_shows_3d_avatar(page):
     shot(page, "avatar_added")
 
 
-def test_upload_sample_motion_and_assign(page):
+def upload_and_assign_sample_motion(page) -> None:
+    """Motion tab: upload the sample BVH and give it to the selected person (skip without the sample)."""
     bvh = SAMPLES / "motion" / "emotional_walk_pymo.bvh"
     if not bvh.is_file():
         pytest.skip(f"sample motion not found at {bvh} (../shared/samples)")
@@ -206,6 +207,10 @@ def test_upload_sample_motion_and_assign(page):
     page.click("#assign-upload")
     page.wait_for_function(
         "() => document.querySelector('#motion-current').innerText.includes('emotional_walk_pymo.bvh')")
+
+
+def test_upload_sample_motion_and_assign(page):
+    upload_and_assign_sample_motion(page)
     page.wait_for_selector("#motion-preview video", timeout=60_000)
     shot(page, "motion_uploaded")
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.test_app_browser import (browser, drag_slider, outside_requests, page, pick_option,  # noqa: F401
-                                    shot, tab, video_src, wait_new_video, wait_settled)
+                                    shot, tab, upload_and_assign_sample_motion, video_src, wait_new_video,
+                                    wait_settled)
 from tests.test_app_harness import SAMPLES
 
 pytestmark = pytest.mark.browser
@@ -164,16 +165,7 @@ def _preview_frames(page, tmp_path, name):
 def test_a_saved_bundle_opens_in_a_fresh_session_and_renders_the_same(page, app, browser, tmp_path):
     """A scene using an uploaded motion, saved as .amgscene, opens in another session (whose own
     uploads never held that file) and previews the same frames; its plain JSON there lists what is missing."""
-    bvh = SAMPLES / "motion" / "emotional_walk_pymo.bvh"
-    if not bvh.is_file():
-        pytest.skip(f"sample motion not found at {bvh} (../shared/samples)")
-    tab(page, "Motion")
-    page.locator("#motion-upload input[type=file]").set_input_files(str(bvh))
-    page.wait_for_function("() => document.querySelector('#upload-note').innerText.includes('Imported')",
-                           timeout=90_000)
-    page.click("#assign-upload")
-    page.wait_for_function(
-        "() => document.querySelector('#motion-current').innerText.includes('emotional_walk_pymo.bvh')")
+    upload_and_assign_sample_motion(page)
     tab(page, "Camera")
     page.wait_for_timeout(1000)
     src = wait_settled(page, "#preview-video video", "")
@@ -207,3 +199,57 @@ def test_a_saved_bundle_opens_in_a_fresh_session_and_renders_the_same(page, app,
         fresh.close()
     assert theirs.shape == ours.shape
     assert abs(theirs.astype(int) - ours.astype(int)).mean() < 1.0  # the same frames (H.264 twice)
+
+
+def test_shot_shape_length_and_timeline(page, app):
+    """A 16:9 shot at ModelScope's size, 3 s long: the preview has that shape and the Motion tab's
+    timeline shows what each person's clip plays."""
+    from tests.test_app_browser import VIDEO_STATE_JS
+
+    tab(page, "Camera")
+    src = video_src(page, "#preview-video video")
+    page.locator("#shot-aspect").get_by_label("16:9").check()
+    src = wait_settled(page, "#preview-video video", src)
+    render = server_scene(page, app)["render"]
+    assert (render["width"], render["height"]) == (456, 256)
+    page.wait_for_function("() => document.querySelector('#preview-video video').videoWidth > 0")
+    state = page.evaluate(VIDEO_STATE_JS, "#preview-video video")
+    assert abs(state["width"] / state["height"] - 16 / 9) < 0.05, state
+    assert "456x256" in page.inner_text("#shot-note")
+    drag_slider(page, "shot-seconds", 0.1)  # ~3 s of the 0.25-30 s range
+    wait_settled(page, "#preview-video video", src)
+    render = server_scene(page, app)["render"]
+    seconds = render["frames"] / render["fps"]
+    assert 2.0 < seconds < 4.5 and f"{render['frames']} frames" in page.inner_text("#shot-note")
+    shot(page, "state_shot_16x9")
+    tab(page, "Motion")
+    page.wait_for_selector("#motion-timeline img", timeout=60_000)
+    drag_slider(page, "motion-offset", 0.55)  # this person starts ~1 s into the shot
+    page.wait_for_function("() => Number(document.querySelector('#motion-offset input[type=number]').value) > 0.5")
+    page.wait_for_timeout(3000)
+    person = page.locator("#motion-person input").input_value()
+    saved = next(p for p in server_scene(page, app)["people"] if p["id"] == person)
+    assert saved["motion"]["offset"] > 0.5
+    shot(page, "state_timeline")
+
+
+def test_the_whole_scene_in_3d(page, app):
+    """All people at once, animated, with the camera's path and frustum (last: WebGL is heavy here)."""
+    tab(page, "Camera")
+    page.click("#show-scene-3d")
+    page.wait_for_selector("#scene-3d canvas", timeout=120_000)
+    page.wait_for_timeout(4000)
+    view = page.locator("#scene-3d canvas")
+    view.scroll_into_view_if_needed()
+    a = view.screenshot()
+    page.wait_for_timeout(1500)
+    b = view.screenshot()
+    shot(page, "state_scene_3d")
+    from io import BytesIO
+
+    import numpy as np
+    from PIL import Image
+
+    ia, ib = (np.asarray(Image.open(BytesIO(x)).convert("RGB"), dtype=int) for x in (a, b))
+    assert ia.std() > 3, "the 3D view is empty"
+    assert np.abs(ia - ib).mean() > 0.05, "the 3D view does not move (its animation does not play)"
