@@ -68,7 +68,8 @@ def hide_internal_events(demo: gr.Blocks) -> None:
 
 #: Advanced-tab fields kept per session (a reload shows them as the user left them).
 ADVANCED_REMEMBERED = ["prompt", "tracker", "clip_model", "dataset", "frames", "size", "fps", "motion_preset",
-                       "camera", "start", "caption", "model", "steps", "lr", "every", "adapters_name"]
+                       "camera", "start", "caption", "model", "steps", "lr", "every", "adapters_name", "processes",
+                       "validate_every", "validation_clips"]
 
 
 def build_app(config: AppConfig | None = None) -> gr.Blocks:
