@@ -8,6 +8,7 @@ Runs in file order on one page (each step starts from where the last one left th
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -188,7 +189,7 @@ def test_a_saved_bundle_opens_in_a_fresh_session_and_renders_the_same(page, app,
         p2.locator(SCENE_INPUT).first.set_input_files(str(plain))
         p2.wait_for_function("() => document.querySelector('#scene-note').innerText.includes('not here')")
         note = p2.inner_text("#scene-note")
-        assert "emotional_walk_pymo.bvh" in note and "people[0].motion.source" in note
+        assert "emotional_walk_pymo.bvh" in note and re.search(r"people\[\d\]\.motion\.source", note)
         p2.locator(SCENE_INPUT).first.set_input_files(str(bundle))
         p2.wait_for_function("() => document.querySelector('#scene-note').innerText.includes('Opened saved')")
         assert "not here" not in p2.inner_text("#scene-note")
