@@ -3,7 +3,8 @@
 A scene JSON refers to motion files, a camera path file and 3DGS splats by path; moved to
 another machine (or opened after its session is gone) those paths lead nowhere. A bundle
 carries them: `scene.json` plus `files/<name>` for each, the scene inside referring to them
-as `files/<name>`. It opens anywhere through `Scene.load` (hence the CLI), the app and the API.
+as `files/<name>`. It opens anywhere through `load_scene` (hence every CLI command taking a
+scene), the app and the API.
 
 Reading a bundle is reading data: at most MAX_MEMBERS members of at most MAX_MEMBER_BYTES
 each (MAX_TOTAL_BYTES in all, counted while reading, whatever the zip's header claims),
@@ -227,7 +228,7 @@ def open_bundle(path: str | os.PathLike, folder: str | os.PathLike, base: str | 
 
 def bundle_cache_folder(path: str | os.PathLike) -> Path:
     """Where `Scene.load` unpacks a bundle: AMG's cache, one folder per bundle content."""
-    from amg.body.anny_model import cache_dir
+    from amg.files import cache_dir
 
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:20]
     return cache_dir() / "bundles" / digest
@@ -236,6 +237,11 @@ def bundle_cache_folder(path: str | os.PathLike) -> Path:
 def load_bundle(path: str | os.PathLike) -> Scene:
     """A bundle's scene with its files unpacked into AMG's cache (kept: the same bundle opens instantly)."""
     return open_bundle(path, bundle_cache_folder(path))
+
+
+def load_scene(path: str | os.PathLike) -> Scene:
+    """A scene file as any command takes it: a scene bundle (`.amgscene`, by its content) or a scene JSON."""
+    return load_bundle(path) if is_bundle(path) else Scene.load(path)
 
 
 def open_scene_file(path: str | os.PathLike, folder: str | os.PathLike, base: str | os.PathLike,

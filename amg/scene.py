@@ -291,12 +291,8 @@ class Scene(_Strict):
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Scene":
-        """A scene JSON file, or a scene bundle (`.amgscene`: the scene with its files, see amg.bundle)."""
+        """A scene JSON file (`amg.bundle.load_scene` also opens a `.amgscene` bundle)."""
         path = Path(path)
-        from amg.bundle import is_bundle, load_bundle
-
-        if is_bundle(path):
-            return load_bundle(path)
         scene = cls.from_json(read_text(path, "scene"), str(path))
         scene._base_dir = path.parent.resolve()
         return scene

@@ -155,7 +155,7 @@ def test_generate_and_advanced_fields_survive_a_reload(page, app):
 
 
 def _preview_frames(page, tmp_path, name):
-    from amg.render.video import read_video
+    from amg.video import read_video
 
     src = video_src(page, "#preview-video video")
     path = tmp_path / f"{name}.mp4"

@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from amg.bundle import missing_files, open_bundle, read_bundle, save_bundle
+from amg.bundle import load_scene, missing_files, open_bundle, read_bundle, save_bundle
 from amg.errors import AmgError
 from amg.scene import CameraRef, MotionRef, Person, RenderSettings, Scene
 
@@ -49,8 +49,8 @@ def test_a_bundle_opens_elsewhere_and_renders_the_same_frames(tmp_path, scene_wi
     assert not missing_files(opened)
     again = render_scene(opened).rgb
     assert again.shape == original.shape and np.array_equal(again, original)
-    # Scene.load (so every command taking a scene) opens it too, into AMG's cache
-    loaded = Scene.load(bundle)
+    # load_scene (so every command taking a scene) opens it too, into AMG's cache
+    loaded = load_scene(bundle)
     assert np.array_equal(render_scene(loaded).rgb, original)
 
 
@@ -135,4 +135,4 @@ def test_a_file_that_is_not_a_zip_is_a_plain_message(tmp_path):
     path = tmp_path / "x.amgscene"
     path.write_bytes(b"PK\x03\x04 garbage")
     with pytest.raises(AmgError, match="x.amgscene"):
-        Scene.load(path)
+        load_scene(path)

@@ -12,7 +12,7 @@ LAYERS = {
     0: {"errors", "progress", "colors"},
     1: {"files", "external", "embeddings"},
     2: {"video", "scene"},
-    3: {"motion", "camera"},
+    3: {"motion", "camera", "bundle"},
     4: {"body"},
     5: {"avatar"},
     6: {"render"},

@@ -13,15 +13,14 @@ def register(sub) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from amg.bundle import BUNDLE_SUFFIX, file_refs, save_bundle
+    from amg.bundle import BUNDLE_SUFFIX, file_refs, load_scene, save_bundle
     from amg.errors import AmgError
     from amg.files import check_output
-    from amg.scene import Scene
 
     if Path(args.output).suffix.lower() != BUNDLE_SUFFIX:
         raise AmgError(f"output {args.output!r}: must end in {BUNDLE_SUFFIX}")
     check_output(args.output)
-    scene = Scene.load(args.scene)
+    scene = load_scene(args.scene)
     path = save_bundle(scene, args.output)
     files = {scene.resolve_path(r.ref).resolve() for r in file_refs(scene)}
     print(f"wrote {path}: the scene and {len(files)} file(s) it uses ({path.stat().st_size / 1e3:.0f} KB)")

@@ -20,12 +20,12 @@ def run(args) -> int:
 
     from amg.errors import AmgError
     from amg.export import export_scene
-    from amg.scene import Scene
+    from amg.bundle import load_scene
 
     fmt = args.format or Path(args.output).suffix.lower().lstrip(".")
     if fmt not in ("glb", "gltf", "fbx") or Path(args.output).suffix.lower() != f".{fmt}":
         raise AmgError(f"output {args.output!r}: must end in .glb, .gltf or .fbx (matching --format)")
-    scene = Scene.load(args.scene)
+    scene = load_scene(args.scene)
     info = export_scene(scene, args.output, frames=args.frames, fps=args.fps, floor=not args.no_floor,
                         progress=lambda msg: print(f"  {msg}..."))
     people = f"{info.people} {'person' if info.people == 1 else 'people'}"

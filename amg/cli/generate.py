@@ -62,7 +62,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from amg.errors import AmgError
     from amg.generate import GenerateSettings, generate
-    from amg.scene import Scene
+    from amg.bundle import load_scene
 
     output = Path(args.output)
     if output.suffix.lower() != ".mp4":
@@ -70,7 +70,7 @@ def run(args) -> int:
     source = Path(args.input)
     suffix = source.suffix.lower()
     if suffix in (".json", ".amgscene"):
-        source = Scene.load(source)
+        source = load_scene(source)
     elif suffix not in VIDEO_SUFFIXES:
         raise AmgError(f"input {args.input!r}: expected a scene (.json, .amgscene bundle) or a condition video "
                        f"({', '.join(VIDEO_SUFFIXES)})")

@@ -41,7 +41,7 @@ def run(args) -> int:
     from amg.render import render_scene
     from amg.video import write_mp4
     from amg.render.passes import PASSES, check_passes, pass_paths, passes_from_render
-    from amg.scene import Scene
+    from amg.bundle import load_scene
 
     if not args.output.lower().endswith(".mp4"):
         raise AmgError(f"output {args.output!r}: must be an .mp4 file")
@@ -54,7 +54,7 @@ def run(args) -> int:
         check_output(args.masks, "--masks")
         if Path(args.masks).resolve() == Path(args.output).resolve():
             raise AmgError(f"--masks {args.masks!r}: is the video output itself; give another file")
-    scene = Scene.load(args.scene)
+    scene = load_scene(args.scene)
     if args.floor:
         scene.render.floor = True
     start = time.time()
