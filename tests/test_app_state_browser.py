@@ -21,6 +21,7 @@ from tests.test_app_harness import SAMPLES
 pytestmark = pytest.mark.browser
 
 SCENE_INPUT = "#scene-upload input[type=file], input[type=file][accept*='.amgscene']"
+ZIP_HREF_JS = "() => (document.querySelector(\"#train-download a[href*='.zip']\") || {href: ''}).href"
 CLIENT_JS = "() => window.sessionStorage.getItem('amg-studio-client')"
 
 
@@ -200,6 +201,28 @@ def test_a_saved_bundle_opens_in_a_fresh_session_and_renders_the_same(page, app,
         fresh.close()
     assert theirs.shape == ours.shape
     assert abs(theirs.astype(int) - ours.astype(int)).mean() < 1.0  # the same frames (H.264 twice)
+
+
+def test_dataset_and_adapters_download_as_zips(page, app, tmp_path):
+    """Advanced tab: the dataset and the adapters named there come as .zip files."""
+    import zipfile
+
+    cid = page.evaluate(CLIENT_JS)
+    session = Path(app.workdir) / "sessions" / "sessions" / cid
+    (session / "datasets" / "clips2" / "clip0000").mkdir(parents=True, exist_ok=True)
+    (session / "datasets" / "clips2" / "amg_dataset.json").write_text("{}")
+    (session / "datasets" / "clips2" / "clip0000" / "caption.txt").write_text("a man dribbles a ball")
+    (session / "adapters" / "adapters").mkdir(parents=True, exist_ok=True)
+    (session / "adapters" / "adapters" / "adapter_config.json").write_text("{}")
+    tab(page, "Advanced")
+    page.fill("#train-dataset textarea, #train-dataset input", "clips2")
+    for button, expected in (("#download-dataset", "clips2/clip0000/caption.txt"),
+                             ("#download-adapters", "adapters/adapter_config.json")):
+        page.click(button)
+        page.wait_for_function(f"(n) => ({ZIP_HREF_JS})().includes(n)", arg=expected.split("/")[0], timeout=60_000)
+        data = page.request.get(page.evaluate(ZIP_HREF_JS)).body()
+        (tmp_path / "got.zip").write_bytes(data)
+        assert expected in zipfile.ZipFile(tmp_path / "got.zip").namelist()
 
 
 def test_shot_shape_length_and_timeline(page, app):

@@ -149,6 +149,7 @@ class AdvancedTab:
             self.train_status = gr.HTML(elem_id="train-status")
             self.train_result = gr.Markdown(elem_id="train-result")
             self.use = gr.Button("Use these adapters in the Generate tab", interactive=False, elem_id="train-use")
+            self.build_downloads()
             self.build_curves()
 
         def dataset_dir(s, name):
@@ -338,3 +339,35 @@ class AdvancedTab:
 
     def status_rows(self) -> list[list[str]]:
         return [[name, why] for name, why in engine.status_table()]
+
+    # ---- downloads ----------------------------------------------------------------------------
+    def build_downloads(self) -> None:
+        """The dataset and the trained adapters named above, each as one .zip."""
+        ctx, client = self.ctx, self.ctx.client
+        with gr.Row():
+            dataset = gr.Button("Download the dataset (.zip)", size="sm", elem_id="download-dataset")
+            adapters = gr.Button("Download the adapters (.zip)", size="sm", elem_id="download-adapters")
+        self.download = gr.File(label="Download", interactive=False, elem_id="train-download")
+
+        def zipped(kind: str, what: str):
+            @user_errors
+            def fn(cid, name):
+                s = ctx.session(cid)
+                folder = s.subdir(kind) / _name(name, f"{what} name")
+                if not folder.is_dir() or not any(folder.iterdir()):
+                    raise AmgError(f"{what} {name!r}: nothing here yet (add clips / fine-tune first)")
+                return zip_folder(folder, s.new_file("exports", folder.name, ".zip"))
+            return fn
+
+        dataset.click(zipped("datasets", "dataset"), [client, self.dataset], [self.download],
+                      concurrency_id="heavy", concurrency_limit=1)
+        adapters.click(zipped("adapters", "adapters"), [client, self.adapters_name], [self.download],
+                       concurrency_id="heavy", concurrency_limit=1)
+
+
+def zip_folder(folder: Path, dest: Path) -> str:
+    """`folder` as a zip at `dest` (its files under the folder's name); the path as a string."""
+    import shutil
+
+    made = shutil.make_archive(str(dest.with_suffix("")), "zip", root_dir=folder.parent, base_dir=folder.name)
+    return made
