@@ -27,11 +27,13 @@ PREVIEW_PIXEL_FRAMES = 256 * 256 * 240
 PERSON_COLOURS = ["#2f6fd0", "#d04a3a", "#2f9a5a", "#c79a1e", "#8a4fc0", "#1a9aa0", "#b0507a", "#707070"]
 
 
-def render_scene(scene: Scene):
-    """amg.render.render_scene(scene) -> RenderResult (safe from any thread: the engine owns its GL thread)."""
+def scene_joints(scene: Scene) -> np.ndarray:
+    """amg.render.scene_joints(scene): (P, T, 22, 3) the people's joints, nothing rendered."""
     if not engine.has("render"):
         raise AmgError(engine.missing("render"))
-    return engine.get("render")(scene)
+    from amg.render import scene_joints as joints_of
+
+    return joints_of(scene)
 
 
 @dataclass

@@ -94,7 +94,7 @@ def test_floor_grid_and_sizes():
 def test_chunks_joined_are_the_whole_render():
     """render_chunks streams a shot a few frames at a time (the cameras still frame the people over
     the whole shot, from their joints alone); joined, the chunks are render_scene's result, bit for bit."""
-    from amg.render import render_chunks
+    from amg.render import render_chunks, scene_joints
 
     scene = Scene.from_dict({"people": [_person("a", "a woman in a red dress", "walk", x=-0.5),
                                         _person("b", "a man in a blue shirt", "wave", x=0.5)],
@@ -108,6 +108,7 @@ def test_chunks_joined_are_the_whole_render():
     for key in ("joints", "face_points"):
         assert np.array_equal(np.concatenate([getattr(p, key) for p in parts], axis=1), getattr(whole, key)), key
     assert np.array_equal(np.stack([c.c2w for p in parts for c in p.cameras]), np.stack([c.c2w for c in whole.cameras]))
+    assert np.array_equal(scene_joints(scene), whole.joints)  # (what the app's camera export needs: no frames)
 
 
 def test_render_to_mp4(tmp_path, two_people):

@@ -1,5 +1,6 @@
 """Rendering: the mesh rasteriser, a Scene's condition video (video files: amg.video)."""
 
-from amg.render.scene_render import RenderResult, render_chunks, render_scene, render_scene_to_mp4, scene_avatars
+from amg.render.scene_render import (RenderResult, render_chunks, render_scene, render_scene_to_mp4, scene_avatars,
+                                     scene_joints)
 
-__all__ = ["RenderResult", "render_chunks", "render_scene", "render_scene_to_mp4", "scene_avatars"]
+__all__ = ["RenderResult", "render_chunks", "render_scene", "render_scene_to_mp4", "scene_avatars", "scene_joints"]

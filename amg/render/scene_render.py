@@ -118,6 +118,16 @@ def render_chunks(
         yield _rasterize_people(posed, cameras[part], settings, len(scene.people), float(fps), say)
 
 
+def scene_joints(scene: Scene) -> np.ndarray:
+    """(P, T, 22, 3) world joints of every person as the avatars perform them over the scene's
+    frames: what cameras and sketches need, with no mesh posed and nothing rasterised."""
+    from amg.motion.library import scene_motion
+
+    r = scene.render
+    return np.stack([avatar.joints(scene_motion(person, scene, r.frames, r.fps))
+                     for person, avatar in zip(scene.people, scene_avatars(scene))])
+
+
 @dataclass
 class _Posed:
     """The people over some frames: meshes (vertices (t, V, 3), faces, colours) with their

@@ -11,7 +11,7 @@ from amg.errors import AmgError
 from amg.scene import ASPECTS, SIZE_RULES, CameraRef, nearest_aspect
 from app import engine
 from app.context import Ctx, user_errors
-from app.preview import render_preview, render_scene
+from app.preview import render_preview, scene_joints
 from app.session import Session
 
 #: Parameters that are not a single number or choice (edited through the keyframe table instead).
@@ -467,9 +467,9 @@ class CameraTab:
         from amg.camera.subjects import Subjects
 
         scene = s.scene_for_engine()
-        result = render_scene(scene)
+        joints = scene_joints(scene)  # (no frames rendered: at the scene limits they are GBs)
         r = scene.render
-        path, _ = scene_camera_path(scene.camera, Subjects.from_joints(result.joints, aspect=r.width / r.height), r.frames, r.fps,
+        path, _ = scene_camera_path(scene.camera, Subjects.from_joints(joints, aspect=r.width / r.height), r.frames, r.fps,
                                     scene.resolve_path)
         suffix = ".txt" if fmt in ("re10k", "tum") else ".json"
         out = s.new_file("exports", f"camera_path_{fmt}", suffix)
