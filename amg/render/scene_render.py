@@ -65,14 +65,8 @@ def scene_avatars(scene: Scene) -> list:
 CHUNK_FRAMES = 16
 
 
-def render_scene(
-    scene: Scene,
-    frames: int | None = None,
-    width: int | None = None,
-    height: int | None = None,
-    fps: float | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> RenderResult:
+def render_scene(scene: Scene, frames: int | None = None, width: int | None = None, height: int | None = None,
+                 fps: float | None = None, progress: Callable[[str], None] | None = None) -> RenderResult:
     """Render the condition video of `scene` (its render settings, optionally overridden)."""
     return next(render_chunks(scene, frames, width, height, fps, progress, chunk_frames=None))
 
