@@ -88,7 +88,7 @@ def test_generate_refuses_bad_files(tmp_path, capsys):
     assert "must be an .mp4" in capsys.readouterr().err
     (tmp_path / "notes.txt").write_text("hello")
     assert main(["generate", str(tmp_path / "notes.txt"), "-o", str(tmp_path / "o.mp4"), "--prompt", "x"]) == 2
-    assert "expected a scene .json or a condition video" in capsys.readouterr().err
+    assert "expected a scene (.json, .amgscene bundle) or a condition video" in capsys.readouterr().err
     cond = _condition_file(tmp_path / "odd.mp4", frames=4, size=68)
     base = ["generate", str(cond), "-o", str(tmp_path / "o.mp4"), "--prompt", "x", "--model", "tiny-random",
             "--steps", "1"]
