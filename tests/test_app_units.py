@@ -219,3 +219,32 @@ def test_opened_scenes_may_only_reference_presets_and_this_sessions_files(tmp_pa
     scene.camera.file = "/etc/hosts"
     with pytest.raises(AmgError, match="camera.file"):
         confine_file_refs(scene, mine.dir, "s.json", "a file uploaded in this session")
+
+
+# ---- engine features, the avatar view ---------------------------------------------------------
+def test_a_feature_whose_import_fails_is_named_with_the_reason(monkeypatch):
+    from app import engine
+
+    def broken():
+        raise ImportError("No module named 'moderngl'")
+
+    monkeypatch.setitem(engine.FEATURES, "render", (broken, "the avatar preview video"))
+    engine.missing.cache_clear()
+    try:
+        assert not engine.has("render")
+        assert engine.missing("render") == ("the avatar preview video is not available in this installation "
+                                            "(ImportError: No module named 'moderngl')")
+    finally:
+        engine.missing.cache_clear()
+    assert engine.has("export") and engine.get("export").__name__ == "export_scene"
+
+
+def test_the_avatar_view_stands_back_for_tall_avatars(tmp_path):
+    import trimesh
+
+    from app.tabs.avatar import _view_radius
+
+    for height, radius in ((1.7, 2.7), (2.4, 1.45 * 2.4)):
+        path = tmp_path / f"box{height}.glb"
+        trimesh.creation.box(extents=(0.5, height, 0.3)).export(path)
+        assert _view_radius(path) == pytest.approx(radius, abs=0.01)
