@@ -51,6 +51,57 @@ def _new_id(scene: Scene, base: str = "person") -> str:
     return f"{base}{n}"
 
 
+def _add_person(s: Session) -> None:
+    person = Person(id=_new_id(s.scene))
+    person.placement.x = 0.8 * len(s.scene.people)  # stand beside the others, not inside them
+    s.add_person(person)
+
+
+def _duplicate_person(s: Session) -> None:
+    src = s.person()
+    copy = Person.model_validate({**src.model_dump(), "id": _new_id(s.scene, src.id)})
+    copy.placement.x = src.placement.x + 0.8
+    s.add_person(copy)
+
+
+def _remove_person(s: Session) -> None:
+    if len(s.scene.people) <= 1:
+        raise AmgError("a scene needs at least one person; add another before removing this one")
+    people = [p for p in s.scene.people if p.id != s.selected]
+    s.selected = people[0].id
+    s.set_scene(with_people(s.scene, people))
+
+
+def _rename_person(s: Session, name: str) -> None:
+    name = (name or "").strip()
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+        raise AmgError(f"person name {name!r}: use 1-64 letters, digits, '-' or '_'")
+    if name in s.person_ids():
+        raise AmgError(f"person name {name!r} is already taken")
+    s.person().id = name
+    s.selected = name
+    s.set_scene(Scene.model_validate(s.scene.model_dump()))
+
+
+def _set_entry(spec, field: str, key: str, value) -> None:
+    """spec.<field>[key] = value (a new dict, so the model validates it)."""
+    setattr(spec, field, {**getattr(spec, field), key: value})
+
+
+def _set_garment(spec, value) -> None:
+    spec.garment = None if value == GARMENT_FROM_PROMPT else value
+
+
+def _reset_look(spec) -> None:
+    spec.phenotype, spec.colors, spec.garment = {}, {}, None
+
+
+def _set_style(spec, value) -> None:
+    spec.style = "gaussians" if value == "gaussians" else "mesh"
+    if spec.style == "mesh":
+        spec.gaussians = None  # a worn splat is a gaussian avatar: back to mesh drops it
+
+
 class AvatarTab:
     def __init__(self, ctx: Ctx):
         self.ctx = ctx
@@ -148,73 +199,53 @@ class AvatarTab:
 
     # ---- events ------------------------------------------------------------------------
     def wire(self, refresh_all, refresh_outputs: list, preview_outputs: list) -> None:
+        self._wire_people(refresh_all, refresh_outputs)
+        self._wire_prompt()
+        self._wire_look()
+
+    def build3d(self, cid):
+        """The selected person's 3D view and download (see export_preview); a failure as a message."""
+        return user_errors(self.export_preview)(self.ctx.session(cid))
+
+    def _then_build3d(self, event) -> None:
+        event.then(self.build3d, [self.ctx.client], self.preview_outputs, api_visibility="private")
+
+    def _wire_people(self, refresh_all, refresh_outputs: list) -> None:
+        """Pick, add, duplicate, remove, rename people. These change the person shown, so they send the
+        prompt to prompt_next; the box takes it only if it still holds what it held when the event
+        began (no "late" reply overwrites typing)."""
         ctx, client = self.ctx, self.ctx.client
-        tab_out = self.edit_outputs()
-
-        def refresh_tab(s: Session):
-            return self.edit_values(s)
-
-        # Events that change the person shown send the prompt to prompt_next; the box takes it only if
-        # it still holds what it held when the event began (no "late" reply overwrites typing).
         guarded = [self.prompt_next if c is self.prompt else c for c in refresh_outputs] + [self.prompt_sent]
         take_prompt = dict(fn=None, inputs=[self.prompt_next, self.prompt_sent, self.prompt], outputs=[self.prompt],
                            js="(next, sent, now) => (now === sent ? next : now)", show_progress="hidden",
                            queue=False)
 
-        def people_event(fn):
+        def people_event(change):
             @user_errors
-            def wrapper(cid, shown_prompt, *args):
-                return [*fn(cid, *args), shown_prompt]
-            return wrapper
+            def handler(cid, shown_prompt, *args):
+                s = ctx.session(cid)
+                change(s, *args)
+                return [*refresh_all(s), shown_prompt]
+            return handler
 
-        @people_event
-        def select(cid, pid):
-            s = ctx.session(cid)
-            s.select(pid)
-            return refresh_all(s)
+        def wire(event, fn, extra=()):
+            done = event(people_event(fn), [client, self.prompt, *extra], guarded, show_progress="hidden",
+                         api_visibility="private").success(**take_prompt)
+            self._then_build3d(done)
 
-        @people_event
-        def add(cid):
-            s = ctx.session(cid)
-            person = Person(id=_new_id(s.scene))
-            person.placement.x = 0.8 * len(s.scene.people)  # stand beside the others, not inside them
-            s.add_person(person)
-            return refresh_all(s)
+        wire(self.people.input, lambda s, pid: s.select(pid), [self.people])
+        wire(self.add.click, _add_person)
+        wire(self.duplicate.click, _duplicate_person)
+        wire(self.remove.click, _remove_person)
+        wire(self.rename.click, _rename_person, [self.new_name])
+        wire(self.new_name.submit, _rename_person, [self.new_name])
 
-        @people_event
-        def duplicate(cid):
-            s = ctx.session(cid)
-            src = s.person()
-            copy = Person.model_validate({**src.model_dump(), "id": _new_id(s.scene, src.id)})
-            copy.placement.x = src.placement.x + 0.8
-            s.add_person(copy)
-            return refresh_all(s)
-
-        @people_event
-        def remove(cid):
-            s = ctx.session(cid)
-            if len(s.scene.people) <= 1:
-                raise AmgError("a scene needs at least one person; add another before removing this one")
-            people = [p for p in s.scene.people if p.id != s.selected]
-            s.selected = people[0].id
-            s.set_scene(with_people(s.scene, people))
-            return refresh_all(s)
-
-        @people_event
-        def rename(cid, name):
-            s = ctx.session(cid)
-            name = (name or "").strip()
-            if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
-                raise AmgError(f"person name {name!r}: use 1-64 letters, digits, '-' or '_'")
-            if name in s.person_ids():
-                raise AmgError(f"person name {name!r} is already taken")
-            s.person().id = name
-            s.selected = name
-            s.set_scene(Scene.model_validate(s.scene.model_dump()))
-            return refresh_all(s)
+    def _wire_prompt(self) -> None:
+        """The appearance prompt: saved as it changes (typed, pasted, or filled from a sentence) for the
+        person the page shows; "Build avatar" (or Enter) reads it into the controls and the 3D view."""
+        ctx, client = self.ctx, self.ctx.client
 
         def save_prompt(cid, pid, text):
-            """Keep the prompt as typed, for the person the page shows (the box is not written back)."""
             if not cid:
                 return
             s = ctx.session(cid)
@@ -226,106 +257,59 @@ class AvatarTab:
         @user_errors
         def set_prompt(cid, pid, text):
             save_prompt(cid, pid, (text or "").strip())
-            return refresh_tab(ctx.session(cid))
+            return self.edit_values(ctx.session(cid))
 
-        @user_errors
-        def set_slider(cid, key, value):
-            s = ctx.session(cid)
-            pheno = dict(s.person().avatar.phenotype)
-            pheno[key] = float(value)
-            s.person().avatar.phenotype = pheno
-            s.save()
-            return refresh_tab(s)
+        self.prompt.change(save_prompt, [client, self.people, self.prompt], None, show_progress="hidden",
+                           trigger_mode="always_last", api_visibility="private")
+        for event in (self.prompt.submit, self.build_btn.click):
+            self._then_build3d(event(set_prompt, [client, self.people, self.prompt], self.edit_outputs(),
+                                     api_visibility="private"))
 
-        @user_errors
-        def set_colour(cid, region, value):
-            s = ctx.session(cid)
-            colours = dict(s.person().avatar.colors)
-            colours[region] = value
-            s.person().avatar.colors = colours
-            s.save()
-            return refresh_tab(s)
+    def _wire_look(self) -> None:
+        """Sliders, colours, lower garment, reset, style and a worn splat: each edits the selected person's
+        avatar spec and refreshes what it changes (never the prompt box)."""
+        ctx, client, out = self.ctx, self.ctx.client, self.edit_outputs()
 
-        @user_errors
-        def set_garment(cid, value):
-            s = ctx.session(cid)
-            s.person().avatar.garment = None if value == GARMENT_FROM_PROMPT else value
-            s.save()
-            return refresh_tab(s)
+        def edit(change):
+            @user_errors
+            def handler(cid, *value):
+                s = ctx.session(cid)
+                with s.lock:
+                    change(s.person().avatar, *value)
+                    s.save()
+                return self.edit_values(s)
+            return handler
 
-        @user_errors
-        def reset(cid):
-            s = ctx.session(cid)
-            spec = s.person().avatar
-            spec.phenotype, spec.colors, spec.garment = {}, {}, None
-            s.save()
-            return refresh_tab(s)
-
-        @user_errors
-        def set_style(cid, value):
-            s = ctx.session(cid)
-            spec = s.person().avatar
-            spec.style = "gaussians" if value == "gaussians" else "mesh"
-            if spec.style == "mesh":
-                spec.gaussians = None  # a worn splat is a gaussian avatar: back to mesh drops it
-            s.save()
-            return refresh_tab(s)
+        for key, slider in self.sliders.items():
+            self._then_build3d(slider.release(edit(lambda spec, v, key=key: _set_entry(spec, "phenotype", key,
+                                                                                        float(v))),
+                                              [client, slider], out, show_progress="hidden", api_visibility="private"))
+        for region, picker in self.colours.items():
+            self._then_build3d(picker.input(edit(lambda spec, v, region=region: _set_entry(spec, "colors", region, v)),
+                                            [client, picker], out, show_progress="hidden", trigger_mode="always_last",
+                                            api_visibility="private"))
+        self._then_build3d(self.garment.input(edit(_set_garment), [client, self.garment], out,
+                                              api_visibility="private"))
+        self._then_build3d(self.reset.click(edit(_reset_look), [client], out, api_visibility="private"))
+        self._then_build3d(self.style.input(edit(_set_style), [client, self.style], out, api_visibility="private"))
+        self._then_build3d(self.splat_clear.click(edit(lambda spec: setattr(spec, "gaussians", None)), [client], out,
+                                                  api_visibility="private"))
 
         def upload_splat(cid, file):
             """Check the .ply, keep a copy in the session and wear it; say in plain words why not."""
             if not file:
-                return [gr.skip()] * len(tab_out)
+                return [gr.skip()] * len(out)
             s = ctx.session(cid)
             try:
                 self.wear_splat(s, Path(file))
             except AmgError as e:
                 gr.Warning(str(e), title="Splat not used")
-                return [gr.skip()] * len(tab_out)
-            return refresh_tab(s)
+                return [gr.skip()] * len(out)
+            return self.edit_values(s)
 
-        @user_errors
-        def clear_splat(cid):
-            s = ctx.session(cid)
-            s.person().avatar.gaussians = None
-            s.save()
-            return refresh_tab(s)
-
-        @user_errors
-        def build3d(cid):
-            s = ctx.session(cid)
-            return self.export_preview(s)
-
-        self.build3d = build3d
-        glb_out = self.preview_outputs
-        for button, fn, extra in ((self.add, add, []), (self.duplicate, duplicate, []), (self.remove, remove, []),
-                                  (self.rename, rename, [self.new_name])):
-            button.click(fn, [client, self.prompt, *extra], guarded, api_visibility="private").success(
-                **take_prompt).then(build3d, [client], glb_out, api_visibility="private")
-        self.new_name.submit(rename, [client, self.prompt, self.new_name], guarded, api_visibility="private").success(
-            **take_prompt)
-        self.people.input(select, [client, self.prompt, self.people], guarded, show_progress="hidden",
-                          api_visibility="private").success(**take_prompt).then(
-            build3d, [client], glb_out, api_visibility="private")
-
-        # saved as it changes (typed, pasted, or filled from a sentence), for the person the page shows
-        self.prompt.change(save_prompt, [client, self.people, self.prompt], None, show_progress="hidden",
-                           trigger_mode="always_last", api_visibility="private")
-        self.prompt.submit(set_prompt, [client, self.people, self.prompt], tab_out,
-                           api_visibility="private").then(build3d, [client], glb_out, api_visibility="private")
-        self.build_btn.click(set_prompt, [client, self.people, self.prompt], tab_out,
-                             api_visibility="private").then(build3d, [client], glb_out, api_visibility="private")
-        for key, slider in self.sliders.items():
-            slider.release(lambda cid, v, key=key: set_slider(cid, key, v), [client, slider], tab_out,
-                           show_progress="hidden").then(build3d, [client], glb_out)
-        for region, picker in self.colours.items():
-            picker.input(lambda cid, v, region=region: set_colour(cid, region, v), [client, picker], tab_out,
-                         show_progress="hidden", trigger_mode="always_last").then(build3d, [client], glb_out)
-        self.garment.input(set_garment, [client, self.garment], tab_out).then(build3d, [client], glb_out)
-        self.reset.click(reset, [client], tab_out).then(build3d, [client], glb_out)
-        self.style.input(set_style, [client, self.style], tab_out).then(build3d, [client], glb_out)
-        self.splat_upload.upload(upload_splat, [client, self.splat_upload], tab_out).then(
-            build3d, [client], glb_out).then(lambda: None, None, [self.splat_upload])
-        self.splat_clear.click(clear_splat, [client], tab_out).then(build3d, [client], glb_out)
+        uploaded = self.splat_upload.upload(upload_splat, [client, self.splat_upload], out, api_visibility="private")
+        uploaded.then(self.build3d, [client], self.preview_outputs, api_visibility="private").then(
+            lambda: None, None, [self.splat_upload], api_visibility="private")
 
     # ---- engine ------------------------------------------------------------------------
     def wear_splat(self, s: Session, src: Path) -> None:
