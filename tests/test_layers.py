@@ -74,8 +74,11 @@ def test_models_and_evaluation_read_videos_without_the_renderer():
     assert not bad, "\n".join(bad)
 
 
-def test_no_import_circle_between_packages_or_formats():
-    """Cycles between two parts of amg (and the old amg.motion.bvh <-> formats one) are refused."""
+def test_no_import_circle_outside_the_model_registry():
+    """Import circles are refused (the old amg.motion.bvh <-> formats one among them), but inside
+    the model package, where they are lazy imports both ways (a backbone family registers itself
+    when imported and backbone_class imports the families; weights, pipeline and VACE load each
+    other's parts): left as they are for now."""
     modules = _modules()
     graph = {}
     for name, path in modules.items():
@@ -109,5 +112,5 @@ def test_no_import_circle_between_packages_or_formats():
     for v in graph:
         if v not in index:
             visit(v)
-    across = [c for c in circles if len({_part(m) for m in c}) > 1 or any(".formats" in m for m in c)]
-    assert not across, across
+    refused = [c for c in circles if not all(m.startswith("amg.model.") for m in c)]
+    assert not refused, refused

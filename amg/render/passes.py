@@ -196,37 +196,6 @@ def pose_pass(result) -> np.ndarray:
     return draw_skeletons(uv, visible, order, result.rgb.shape[1], result.rgb.shape[2])
 
 
-def face_vertex_indices(rest_vertices: np.ndarray,  # (V, 3) body at rest: Y up, facing +Z, left at +X
-                        rest_joints: np.ndarray,  # (22, 3) SMPL joints at rest
-                        ) -> np.ndarray:
-    """(5,) vertex indices of nose tip, right eye, left eye, right ear, left ear on a body mesh.
-
-    Found geometrically on the rest mesh (any body model: Anny, SMPL-X), scaled by the head's
-    size so children's heads work too. Following vertices, not a fixed offset from the head
-    joint, makes the face points turn and nod with the head.
-    """
-    v, neck, head = np.asarray(rest_vertices), rest_joints[12], rest_joints[15]
-    size = v[:, 1].max() - neck[1]  # neck to crown, ~0.25 m for an adult
-    near_head = (v[:, 1] > neck[1]) & (np.abs(v[:, 0] - head[0]) < 0.6 * size)
-    centre = np.abs(v[:, 0] - head[0]) < 0.04 * size
-    band = near_head & centre & (np.abs(v[:, 1] - head[1]) < 0.3 * size)
-    if not band.any():
-        raise AmgError("avatar: cannot find the face on the body mesh (no vertices in front of the head)")
-    nose = int(np.flatnonzero(band)[np.argmax(v[band, 2])])
-    out = [nose]
-    for side in (-1.0, 1.0):  # right eye (-X), left eye (+X)
-        target = np.array([head[0] + side * 0.13 * size, v[nose, 1] + 0.14 * size])
-        cand = near_head & (np.linalg.norm(v[:, :2] - target, axis=1) < 0.06 * size)
-        cand = cand if cand.any() else near_head
-        out.append(int(np.flatnonzero(cand)[np.argmax(v[cand, 2])]))  # the front surface there
-    for side in (-1.0, 1.0):  # right ear, left ear: the widest point at eye level, behind the face
-        cand = near_head & (np.abs(v[:, 1] - (v[nose, 1] + 0.08 * size)) < 0.08 * size) \
-            & (v[:, 2] < v[nose, 2] - 0.3 * size)
-        cand = cand if cand.any() else near_head
-        out.append(int(np.flatnonzero(cand)[np.argmax(side * v[cand, 0])]))
-    return np.array(out)
-
-
 # ---- avatar reference images -------------------------------------------------------------------
 def reference_images(scene, width: int, height: int, background=(1.0, 1.0, 1.0),
                      people: list[int] | None = None) -> np.ndarray:

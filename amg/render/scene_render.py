@@ -171,11 +171,41 @@ def _face_vertices(avatar) -> np.ndarray:
     """(5,) body-mesh vertex indices of the face points, found once per avatar."""
     if "face_vertices" not in avatar.meta:
         from amg.motion.motion import Motion
-        from amg.render.passes import face_vertex_indices
 
         rest = avatar.pose(Motion.rest(1))
         avatar.meta["face_vertices"] = face_vertex_indices(rest.body_vertices[0], rest.joints[0])
     return avatar.meta["face_vertices"]
+
+
+def face_vertex_indices(rest_vertices: np.ndarray,  # (V, 3) body at rest: Y up, facing +Z, left at +X
+                        rest_joints: np.ndarray,  # (22, 3) SMPL joints at rest
+                        ) -> np.ndarray:
+    """(5,) vertex indices of nose tip, right eye, left eye, right ear, left ear on a body mesh.
+
+    Found geometrically on the rest mesh (any body model: Anny, SMPL-X), scaled by the head's
+    size so children's heads work too. Following vertices, not a fixed offset from the head
+    joint, makes the face points turn and nod with the head.
+    """
+    v, neck, head = np.asarray(rest_vertices), rest_joints[12], rest_joints[15]
+    size = v[:, 1].max() - neck[1]  # neck to crown, ~0.25 m for an adult
+    near_head = (v[:, 1] > neck[1]) & (np.abs(v[:, 0] - head[0]) < 0.6 * size)
+    centre = np.abs(v[:, 0] - head[0]) < 0.04 * size
+    band = near_head & centre & (np.abs(v[:, 1] - head[1]) < 0.3 * size)
+    if not band.any():
+        raise AmgError("avatar: cannot find the face on the body mesh (no vertices in front of the head)")
+    nose = int(np.flatnonzero(band)[np.argmax(v[band, 2])])
+    out = [nose]
+    for side in (-1.0, 1.0):  # right eye (-X), left eye (+X)
+        target = np.array([head[0] + side * 0.13 * size, v[nose, 1] + 0.14 * size])
+        cand = near_head & (np.linalg.norm(v[:, :2] - target, axis=1) < 0.06 * size)
+        cand = cand if cand.any() else near_head
+        out.append(int(np.flatnonzero(cand)[np.argmax(v[cand, 2])]))  # the front surface there
+    for side in (-1.0, 1.0):  # right ear, left ear: the widest point at eye level, behind the face
+        cand = near_head & (np.abs(v[:, 1] - (v[nose, 1] + 0.08 * size)) < 0.08 * size) \
+            & (v[:, 2] < v[nose, 2] - 0.3 * size)
+        cand = cand if cand.any() else near_head
+        out.append(int(np.flatnonzero(cand)[np.argmax(side * v[cand, 0])]))
+    return np.array(out)
 
 
 def render_scene_to_mp4(scene: Scene, path: str | Path, **kwargs) -> tuple[Path, RenderResult]:
