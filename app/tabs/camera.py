@@ -59,6 +59,23 @@ def _presets():
     return None
 
 
+# A shot edit: the render settings it changes, from the current ones and the control's value.
+def _shot_seconds(r, value) -> dict:  # the length is kept in frames at the scene's fps
+    return {"frames": max(1, round(float(value) * r.fps))}
+
+
+def _shot_fps(r, value) -> dict:  # a new frame rate keeps the length in seconds
+    return {"fps": float(value), "frames": max(1, round(r.frames / r.fps * float(value)))}
+
+
+def _shot_aspect(r, value) -> dict:
+    return dict(zip(("width", "height"), size_for_aspect(value, min(r.width, r.height))))
+
+
+def _shot_size(r, value) -> dict:
+    return dict(zip(("width", "height"), parse_size(value)))
+
+
 class ParamControl:
     """One preset parameter as a control; `auto` (a checkbox) stands for 'no value: frame the people'."""
 
@@ -246,125 +263,134 @@ class CameraTab:
         return str(path)
 
     def wire(self, preview_outputs: list) -> None:
-        ctx, client = self.ctx, self.ctx.client
-        previewing = dict(concurrency_id="preview", concurrency_limit=ctx.config.max_previews,
-                          trigger_mode="always_last", show_progress="minimal", api_visibility="private")
+        ctx = self.ctx
 
         @user_errors
         def render(cid):
             return self.preview(ctx.session(cid))
 
-        self.render_btn.click(render, [client], preview_outputs, **previewing)
+        self.render_btn.click(render, [ctx.client], preview_outputs, **self._previewing())
+        self._wire_scene3d()
+        self._wire_shot(preview_outputs)
+        if self.presets is not None:
+            self._wire_presets(preview_outputs)
+            self._wire_paths(preview_outputs)
 
-        if engine.has("export"):
-            @user_errors
-            def show_scene3d(cid):
-                s = ctx.session(cid)
-                s.remember("camera.scene3d", True)
-                return self.scene_view(s)
+    def _previewing(self) -> dict:
+        """How a camera edit's render is queued: the previews' own line, the latest edit wins."""
+        return dict(concurrency_id="preview", concurrency_limit=self.ctx.config.max_previews,
+                    trigger_mode="always_last", show_progress="minimal", api_visibility="private")
 
-            def follow_scene3d(cid):
-                """Once shown, the 3D view follows the scene: redrawn whenever the preview is."""
-                s = ctx.session(cid) if cid else None
-                if s is None or not s.recall("camera.scene3d") or not s.stale("scene3d"):
-                    return gr.skip()
-                try:
-                    return self.scene_view(s)
-                except AmgError:
-                    return gr.skip()  # the preview's status already says what is wrong
-
-            self.scene3d_btn.click(show_scene3d, [client], [self.scene3d], api_visibility="private",
-                                   concurrency_id="export", concurrency_limit=1)
-            self.video.change(follow_scene3d, [client], [self.scene3d], api_visibility="private",
-                              concurrency_id="export", concurrency_limit=1, trigger_mode="always_last",
-                              show_progress="hidden")
-
-        def change(cid, mutate):
-            s = ctx.session(cid)
-            with s.lock:
-                backup = s.scene.model_copy(deep=True)
-                try:
-                    mutate(s)
-                    s.save()
-                except AmgError:
-                    s.scene = backup
-                    raise
+    def change(self, cid, mutate):
+        """Apply `mutate(session)` to the scene and render the preview; a change the scene or the
+        engine refuses is undone (the last good scene stays) and said."""
+        s = self.ctx.session(cid)
+        with s.lock:
+            backup = s.scene.model_copy(deep=True)
             try:
-                return self.preview(s)
+                mutate(s)
+                s.save()
             except AmgError:
-                # the engine refused the new camera: restore the last good one, say why
-                with s.lock:
-                    s.scene = backup
-                    s.save()
+                s.scene = backup
                 raise
+        try:
+            return self.preview(s)
+        except AmgError:
+            with s.lock:
+                s.scene = backup
+                s.save()
+            raise
+
+    def _with_controls(self, cid, preview) -> list:
+        """The preview and every camera control, read back from the scene (what it will render)."""
+        return [*preview, *self.values(self.ctx.session(cid))]
+
+    def _wire_scene3d(self) -> None:
+        """The whole scene in 3D: drawn on request, then redrawn whenever the preview is (if stale)."""
+        if not engine.has("export"):
+            return
+        ctx, client = self.ctx, self.ctx.client
+
+        @user_errors
+        def show(cid):
+            s = ctx.session(cid)
+            s.remember("camera.scene3d", True)
+            return self.scene_view(s)
+
+        def follow(cid):
+            s = ctx.session(cid) if cid else None
+            if s is None or not s.recall("camera.scene3d") or not s.stale("scene3d"):
+                return gr.skip()
+            try:
+                return self.scene_view(s)
+            except AmgError:
+                return gr.skip()  # the preview's status already says what is wrong
+
+        self.scene3d_btn.click(show, [client], [self.scene3d], api_visibility="private",
+                               concurrency_id="export", concurrency_limit=1)
+        self.video.change(follow, [client], [self.scene3d], api_visibility="private", concurrency_id="export",
+                          concurrency_limit=1, trigger_mode="always_last", show_progress="hidden")
+
+    def _wire_shot(self, preview_outputs: list) -> None:
+        """Length, fps, aspect, size and floor: each renders and shows the shot as the scene has it."""
+        ctx, client, previewing = self.ctx, self.ctx.client, self._previewing()
 
         def set_shot(shape):
-            """An edit of the shot: the preview and the shot's controls as the scene now has them."""
             @user_errors
             def fn(cid, value):
                 def mutate(s):
                     r = s.scene.render
                     s.scene.render = r.with_overrides(**shape(r, value))
-                return [*change(cid, mutate), *self.shot_values(ctx.session(cid))]
+                return [*self.change(cid, mutate), *self.shot_values(ctx.session(cid))]
             return fn
 
-        def seconds(r, value):  # the length is kept in frames at the scene's fps
-            return {"frames": max(1, round(float(value) * r.fps))}
-
-        def fps(r, value):  # a new frame rate keeps the length in seconds
-            return {"fps": float(value), "frames": max(1, round(r.frames / r.fps * float(value)))}
-
-        def aspect(r, value):
-            return dict(zip(("width", "height"), size_for_aspect(value, min(r.width, r.height))))
-
-        def size(r, value):
-            return dict(zip(("width", "height"), parse_size(value)))
-
         shot_out = [*preview_outputs, *self.shot_outputs()]
-        self.seconds.release(set_shot(seconds), [client, self.seconds], shot_out, **previewing)
-        self.fps.release(set_shot(fps), [client, self.fps], shot_out, **previewing)
-        self.aspect.input(set_shot(aspect), [client, self.aspect], shot_out, **previewing)
-        self.size.input(set_shot(size), [client, self.size], shot_out, **previewing)
+        self.seconds.release(set_shot(_shot_seconds), [client, self.seconds], shot_out, **previewing)
+        self.fps.release(set_shot(_shot_fps), [client, self.fps], shot_out, **previewing)
+        self.aspect.input(set_shot(_shot_aspect), [client, self.aspect], shot_out, **previewing)
+        self.size.input(set_shot(_shot_size), [client, self.size], shot_out, **previewing)
 
         @user_errors
         def set_floor(cid, value):
-            return change(cid, lambda s: setattr(s.scene.render, "floor", bool(value)))
+            return self.change(cid, lambda s: setattr(s.scene.render, "floor", bool(value)))
 
         self.floor.input(set_floor, [client, self.floor], preview_outputs, **previewing)
 
-        if self.presets is None:
-            return
+    def _remember_preset(self, s: Session) -> None:
+        """Keep the current preset's parameters (a later switch back, or 'Back to the preset' after a
+        camera file, returns to them; the scene holds only the preset in use)."""
+        cam = s.scene.camera
+        if not cam.file:
+            memory = dict(s.recall("camera.params", {}))
+            memory[cam.preset] = dict(cam.params)
+            s.remember("camera.params", memory)
 
-        def remember_preset(s):
-            """Keep the current preset's parameters (a later switch back, or 'Back to the preset' after a
-            camera file, returns to them; the scene holds only the preset in use)."""
-            cam = s.scene.camera
-            if not cam.file:
-                memory = dict(s.recall("camera.params", {}))
-                memory[cam.preset] = dict(cam.params)
-                s.remember("camera.params", memory)
+    def _preset_camera(self, s: Session, name: str) -> CameraRef:
+        """Preset `name` with its remembered own parameters and the current framing (common ones)."""
+        own = {p.name for p in self.presets.PRESET_PARAMS.get(name, ())}
+        common = {p.name for p in self.presets.preset_params(name)} - own
+        on_file = bool(s.scene.camera.file)
+        current = {} if on_file else s.scene.camera.params
+        remembered = s.recall("camera.params", {}).get(name, {})
+        params = {k: v for k, v in remembered.items() if k in own or (k in common and on_file)}
+        params.update({k: v for k, v in current.items() if k in common})
+        return CameraRef(preset=name, params=params)
 
-        def preset_camera(s, name: str) -> CameraRef:
-            """Preset `name` with its remembered own parameters and the current framing (common ones)."""
-            own = {p.name for p in self.presets.PRESET_PARAMS.get(name, ())}
-            common = {p.name for p in self.presets.preset_params(name)} - own
-            on_file = bool(s.scene.camera.file)
-            current = {} if on_file else s.scene.camera.params
-            remembered = s.recall("camera.params", {}).get(name, {})
-            params = {k: v for k, v in remembered.items() if k in own or (k in common and on_file)}
-            params.update({k: v for k, v in current.items() if k in common})
-            return CameraRef(preset=name, params=params)
+    def _file_camera(self, s: Session, file: str, params: dict) -> CameraRef:
+        """The camera following `file`; the preset stays named in the scene for 'Back to the preset'."""
+        self._remember_preset(s)
+        return CameraRef(preset=s.scene.camera.preset, params=params, file=file)
 
-        def with_controls(cid, preview):
-            """The preview and every camera control, read back from the scene (what it will render)."""
-            return [*preview, *self.values(ctx.session(cid))]
+    def _wire_presets(self, preview_outputs: list) -> None:
+        """The preset (its controls read back from the scene) and each parameter's slider or choice."""
+        client, previewing = self.ctx.client, self._previewing()
 
         @user_errors
         def set_preset(cid, name):
             def mutate(s):
-                remember_preset(s)
-                s.scene.camera = preset_camera(s, name)
-            return with_controls(cid, change(cid, mutate))
+                self._remember_preset(s)
+                s.scene.camera = self._preset_camera(s, name)
+            return self._with_controls(cid, self.change(cid, mutate))
 
         def set_param(name, auto=False):
             @user_errors
@@ -377,12 +403,10 @@ class CameraTab:
                         params[name] = value
                     cam = s.scene.camera
                     s.scene.camera = CameraRef(preset=cam.preset, params=params, file=cam.file)
-                return change(cid, mutate)
+                return self.change(cid, mutate)
             return fn
 
-        controls_out = [*preview_outputs, *self.outputs()]
-
-        self.preset.input(set_preset, [client, self.preset], controls_out, **previewing)
+        self.preset.input(set_preset, [client, self.preset], [*preview_outputs, *self.outputs()], **previewing)
         for c in self.all_params():
             event = c.control.release if c.kind == "number" else c.control.input
             deps = event(set_param(c.name), [client, c.control], preview_outputs, **previewing)
@@ -390,50 +414,48 @@ class CameraTab:
                 deps.then(lambda: False, None, [c.auto], show_progress="hidden")
                 c.auto.input(set_param(c.name, auto=True), [client, c.auto], preview_outputs, **previewing)
 
-        def file_camera(s, file: str, params: dict) -> CameraRef:
-            """The camera following `file`; the preset stays named in the scene for 'Back to the preset'."""
-            remember_preset(s)
-            return CameraRef(preset=s.scene.camera.preset, params=params, file=file)
+    def _wire_paths(self, preview_outputs: list) -> None:
+        """Keyframed paths, 'Back to the preset', camera files in and out."""
+        ctx, client, previewing = self.ctx, self.ctx.client, self._previewing()
+        controls_out = [*preview_outputs, *self.outputs()]
+
+        def follow_file(cid, file: str, params: dict):
+            return self._with_controls(cid, self.change(cid, lambda s: setattr(
+                s.scene, "camera", self._file_camera(s, file, params))))
 
         @user_errors
         def use_keys(cid, table):
-            s = ctx.session(cid)
-            file = self.keyframes_file(s, table)
-            return with_controls(cid, change(cid, lambda s: setattr(s.scene, "camera",
-                                                                    file_camera(s, file, {"retime": True}))))
+            return follow_file(cid, self.keyframes_file(ctx.session(cid), table), {"retime": True})
 
         @user_errors
         def use_preset(cid):
-            return with_controls(cid, change(cid, lambda s: setattr(s.scene, "camera",
-                                                                    preset_camera(s, s.scene.camera.preset))))
+            return self._with_controls(cid, self.change(cid, lambda s: setattr(
+                s.scene, "camera", self._preset_camera(s, s.scene.camera.preset))))
 
         self.use_keys.click(use_keys, [client, self.keys], controls_out, **previewing)
         self.use_preset.click(use_preset, [client], controls_out, **previewing)
+        if not engine.has("camera_files"):
+            return
 
-        if engine.has("camera_files"):
-            @user_errors
-            def import_file(cid, file, fit):
-                if not file:
-                    return [gr.skip()] * len(controls_out)
-                s = ctx.session(cid)
-                src = Path(file)
-                from amg.camera.formats import load_camera_path
+        @user_errors
+        def import_file(cid, file, fit):
+            if not file:
+                return [gr.skip()] * len(controls_out)
+            s = ctx.session(cid)
+            src = Path(file)
+            from amg.camera.formats import load_camera_path
 
-                load_camera_path(src)  # refuse a bad file before it becomes the scene's camera
-                dst = s.new_file("cameras", src.stem[:40], src.suffix or ".json")
-                dst.write_bytes(src.read_bytes())
-                rel = str(dst.relative_to(s.dir))
-                params = {"retime": True, "fit": bool(fit)}
-                return with_controls(cid, change(cid, lambda s: setattr(s.scene, "camera",
-                                                                        file_camera(s, rel, params))))
+            load_camera_path(src)  # refuse a bad file before it becomes the scene's camera
+            dst = s.new_file("cameras", src.stem[:40], src.suffix or ".json")
+            dst.write_bytes(src.read_bytes())
+            return follow_file(cid, str(dst.relative_to(s.dir)), {"retime": True, "fit": bool(fit)})
 
-            @user_errors
-            def export(cid, fmt):
-                s = ctx.session(cid)
-                return str(self.export_path(s, fmt))
+        @user_errors
+        def export(cid, fmt):
+            return str(self.export_path(ctx.session(cid), fmt))
 
-            self.cam_upload.upload(import_file, [client, self.cam_upload, self.fit], controls_out, **previewing)
-            self.export_btn.click(export, [client, self.export_fmt], [self.export_file], api_visibility="private")
+        self.cam_upload.upload(import_file, [client, self.cam_upload, self.fit], controls_out, **previewing)
+        self.export_btn.click(export, [client, self.export_fmt], [self.export_file], api_visibility="private")
 
     # ---- engine calls --------------------------------------------------------------------
     def keyframes_file(self, s: Session, table) -> str:
@@ -469,8 +491,8 @@ class CameraTab:
         scene = s.scene_for_engine()
         joints = scene_joints(scene)  # (no frames rendered: at the scene limits they are GBs)
         r = scene.render
-        path, _ = scene_camera_path(scene.camera, Subjects.from_joints(joints, aspect=r.width / r.height), r.frames, r.fps,
-                                    scene.resolve_path)
+        subjects = Subjects.from_joints(joints, aspect=r.width / r.height)  # framed as the render frames them
+        path, _ = scene_camera_path(scene.camera, subjects, r.frames, r.fps, scene.resolve_path)
         suffix = ".txt" if fmt in ("re10k", "tum") else ".json"
         out = s.new_file("exports", f"camera_path_{fmt}", suffix)
         save_camera_path(path, out, fmt, fps=r.fps, width=r.width, height=r.height, retime_frames=r.frames)
