@@ -230,15 +230,30 @@ class MotionTab:
 
     # ---- events ------------------------------------------------------------------------
     def wire(self, refresh_all, refresh_outputs, preview) -> None:
-        ctx, client = self.ctx, self.ctx.client
-        motion_preview = [self.video, self.sketch, self.status, self.timeline]
-        previewing = dict(concurrency_id="preview", concurrency_limit=ctx.config.max_previews,
-                          trigger_mode="always_last", show_progress="minimal")
+        self._refresh_all, self._refresh_outputs, self._preview = refresh_all, refresh_outputs, preview
+        self.motion_preview = [self.video, self.sketch, self.status, self.timeline]
+        self._wire_edits()
+        if self.unavailable is None:
+            self._wire_library()
+        if engine.has("motion_import"):
+            self._wire_uploads()
+        if not self.capture_unavailable and engine.has("motion_import"):
+            self._wire_capture()
 
-        @user_errors
-        def render(cid):
-            s = ctx.session(cid)
-            return [*preview(s), self.timelines(s)]
+    def _previewing(self) -> dict:
+        return dict(concurrency_id="preview", concurrency_limit=self.ctx.config.max_previews,
+                    trigger_mode="always_last", show_progress="minimal", api_visibility="private")
+
+    @user_errors
+    def _render(self, cid):
+        """The Motion tab's preview and timelines of the session's scene."""
+        s = self.ctx.session(cid)
+        return [*self._preview(s), self.timelines(s)]
+
+    def _wire_edits(self) -> None:
+        """The person shown, and their trim, speed, loop, offset, mirror and placement."""
+        ctx, client, refresh_all, preview = self.ctx, self.ctx.client, self._refresh_all, self._preview
+        motion_preview, previewing = self.motion_preview, self._previewing()
 
         @user_errors
         def select(cid, pid):
@@ -246,7 +261,7 @@ class MotionTab:
             s.select(pid)
             return refresh_all(s)
 
-        self.people.input(select, [client, self.people], refresh_outputs, show_progress="hidden")
+        self.people.input(select, [client, self.people], self._refresh_outputs, show_progress="hidden")
 
         def edit(setter):
             @user_errors
@@ -285,120 +300,132 @@ class MotionTab:
             event = comp.release if isinstance(comp, gr.Slider) else comp.input
             event(edit(setter), [client, comp], motion_preview, **previewing)
 
-        if self.unavailable is None:
-            @user_errors
-            def search(cid, text):
-                s = ctx.session(cid)
-                text = (text or "").strip()
-                if not text:
-                    items, s.found = self.items, None
-                    note = "All motions."
+    def _wire_library(self) -> None:
+        """Search, pick and assign a preset of the motion library."""
+        ctx, client = self.ctx, self.ctx.client
+        refresh_all, refresh_outputs, render = self._refresh_all, self._refresh_outputs, self._render
+        motion_preview, previewing = self.motion_preview, self._previewing()
+        @user_errors
+        def search(cid, text):
+            s = ctx.session(cid)
+            text = (text or "").strip()
+            if not text:
+                items, s.found = self.items, None
+                note = "All motions."
+            else:
+                if not engine.has("motion_search"):  # (its keyword ranking needs no model)
+                    raise AmgError(engine.missing("motion_search"))
+                found = library_entries(engine.get("motion_search")(text))
+                items, s.found = self.gallery_items(found)
+                note = f"{len(items)} motion(s) for “{text}”, best first."
+            return gr.update(value=items, selected_index=None), note
+
+        def pick(cid, evt: gr.SelectData):
+            s = ctx.session(cid)
+            shown = s.found if s.found is not None else self.shown
+            e = shown[evt.index] if evt.index is not None and evt.index < len(shown) else None
+            if e is None:
+                return gr.skip()
+            s.picked = e["name"]
+            tags = ", ".join(e["tags"])
+            people = "two people: assigns the first two people of the scene" if e["people"] > 1 else "one person"
+            return (f"**{e['name']}** ({people}). {e['description']}"
+                    + (f"  \nTags: {tags}" if tags else "") + (f"  \nCredit: {e['credit']}" if e["credit"] else ""))
+
+        @user_errors
+        def assign_preset(cid):
+            s = ctx.session(cid)
+            name = s.picked
+            if not name:
+                raise AmgError("motion library: pick a motion in the gallery first")
+            entry = self.by_name.get(name)
+            if entry is None:
+                raise AmgError(f"motion preset {name!r} is no longer in the library; search again")
+            with s.lock:
+                if entry["people"] > 1:
+                    self.assign_pair(s, name, entry["people"])
                 else:
-                    if not engine.has("motion_search"):  # (its keyword ranking needs no model)
-                        raise AmgError(engine.missing("motion_search"))
-                    found = library_entries(engine.get("motion_search")(text))
-                    items, s.found = self.gallery_items(found)
-                    note = f"{len(items)} motion(s) for “{text}”, best first."
-                return gr.update(value=items, selected_index=None), note
+                    s.person().motion = MotionRef(source=name)
+                s.save()
+            return refresh_all(s)
 
-            def pick(cid, evt: gr.SelectData):
-                s = ctx.session(cid)
-                shown = s.found if s.found is not None else self.shown
-                e = shown[evt.index] if evt.index is not None and evt.index < len(shown) else None
-                if e is None:
-                    return gr.skip()
-                s.picked = e["name"]
-                tags = ", ".join(e["tags"])
-                people = "two people: assigns the first two people of the scene" if e["people"] > 1 else "one person"
-                return (f"**{e['name']}** ({people}). {e['description']}"
-                        + (f"  \nTags: {tags}" if tags else "") + (f"  \nCredit: {e['credit']}" if e["credit"] else ""))
+        self.search_btn.click(search, [client, self.query], [self.gallery, self.details])
+        self.query.submit(search, [client, self.query], [self.gallery, self.details])
+        self.gallery.select(pick, [client], [self.details], show_progress="hidden")
+        self.assign_preset.click(assign_preset, [client], refresh_outputs).then(
+            render, [client], motion_preview, **previewing)
 
-            @user_errors
-            def assign_preset(cid):
-                s = ctx.session(cid)
-                name = s.picked
-                if not name:
-                    raise AmgError("motion library: pick a motion in the gallery first")
-                entry = self.by_name.get(name)
-                if entry is None:
-                    raise AmgError(f"motion preset {name!r} is no longer in the library; search again")
-                with s.lock:
-                    if entry["people"] > 1:
-                        self.assign_pair(s, name, entry["people"])
-                    else:
-                        s.person().motion = MotionRef(source=name)
-                    s.save()
-                return refresh_all(s)
+    def _wire_uploads(self) -> None:
+        """Upload a motion file and assign it to the person shown."""
+        ctx, client = self.ctx, self.ctx.client
+        refresh_all, refresh_outputs, render = self._refresh_all, self._refresh_outputs, self._render
+        motion_preview, previewing = self.motion_preview, self._previewing()
+        def upload(cid, file):
+            """Import, or say in plain words why not; the drop zone is emptied either way."""
+            if not file:
+                return gr.skip(), gr.skip(), gr.skip()
+            s = ctx.session(cid)
+            try:
+                summary, name, count = self.import_upload(s, Path(file))
+            except AmgError as e:
+                gr.Warning(str(e), title="Motion file not imported")
+                return f"**Not imported:** {e}", gr.skip(), None
+            choices = self.upload_choices(s)
+            pick = name if count == 1 else f"{name} :: person 1"
+            return summary, gr.update(choices=choices, value=pick), None
 
-            self.search_btn.click(search, [client, self.query], [self.gallery, self.details])
-            self.query.submit(search, [client, self.query], [self.gallery, self.details])
-            self.gallery.select(pick, [client], [self.details], show_progress="hidden")
-            self.assign_preset.click(assign_preset, [client], refresh_outputs).then(
-                render, [client], motion_preview, **previewing)
+        @user_errors
+        def assign_upload(cid, choice):
+            s = ctx.session(cid)
+            if not choice:
+                raise AmgError("uploaded motions: upload a motion file first, then pick it")
+            name, _, who = str(choice).partition(" :: person ")
+            if name not in s.motions:
+                raise AmgError(f"uploaded motion {name!r} is not in this session any more; upload it again")
+            with s.lock:
+                s.person().motion = MotionRef(source=s.motions[name], person=int(who) - 1 if who else 0)
+                s.save()
+            return refresh_all(s)
 
-        if engine.has("motion_import"):
-            def upload(cid, file):
-                """Import, or say in plain words why not; the drop zone is emptied either way."""
-                if not file:
-                    return gr.skip(), gr.skip(), gr.skip()
-                s = ctx.session(cid)
-                try:
-                    summary, name, count = self.import_upload(s, Path(file))
-                except AmgError as e:
-                    gr.Warning(str(e), title="Motion file not imported")
-                    return f"**Not imported:** {e}", gr.skip(), None
-                choices = self.upload_choices(s)
-                pick = name if count == 1 else f"{name} :: person 1"
-                return summary, gr.update(choices=choices, value=pick), None
+        self.upload.upload(upload, [client, self.upload], [self.upload_note, self.uploads, self.upload],
+                           api_visibility="private")
+        self.assign_upload.click(assign_upload, [client, self.uploads], refresh_outputs).then(
+            render, [client], motion_preview, **previewing)
 
-            @user_errors
-            def assign_upload(cid, choice):
-                s = ctx.session(cid)
-                if not choice:
-                    raise AmgError("uploaded motions: upload a motion file first, then pick it")
-                name, _, who = str(choice).partition(" :: person ")
-                if name not in s.motions:
-                    raise AmgError(f"uploaded motion {name!r} is not in this session any more; upload it again")
-                with s.lock:
-                    s.person().motion = MotionRef(source=s.motions[name], person=int(who) - 1 if who else 0)
-                    s.save()
-                return refresh_all(s)
+    def _wire_capture(self) -> None:
+        """Capture people's motion from a video and drive the scene's people with it."""
+        ctx, client = self.ctx, self.ctx.client
+        refresh_all, refresh_outputs, render = self._refresh_all, self._refresh_outputs, self._render
+        motion_preview, previewing = self.motion_preview, self._previewing()
+        @user_errors
+        def run_capture(cid, video, people, start, end, focal, progress=gr.Progress()):
+            if not video:
+                raise AmgError("motion from a video: upload a video first")
+            s = ctx.session(cid)
+            done = capture.capture_video(s, Path(video), int(people or 1), float(start or 0),
+                                         float(end or 0) or None, float(focal or 0) or None,
+                                         progress=lambda frac, msg: progress(frac, desc=msg))
+            s.last_capture = done
+            choices = self.upload_choices(s)
+            pick = done.name if done.people == 1 else f"{done.name} :: person 1"
+            return done.summary, str(done.overlay), gr.update(choices=choices, value=pick)
 
-            self.upload.upload(upload, [client, self.upload], [self.upload_note, self.uploads, self.upload],
-                               api_visibility="private")
-            self.assign_upload.click(assign_upload, [client, self.uploads], refresh_outputs).then(
-                render, [client], motion_preview, **previewing)
+        @user_errors
+        def assign_captured(cid, use_camera):
+            s = ctx.session(cid)
+            done = s.last_capture
+            if done is None or done.name not in s.motions:
+                raise AmgError("motion from a video: capture a video first")
+            with s.lock:
+                self.assign_capture(s, done, bool(use_camera))
+                s.save()
+            return refresh_all(s)
 
-        if not self.capture_unavailable and engine.has("motion_import"):
-            @user_errors
-            def run_capture(cid, video, people, start, end, focal, progress=gr.Progress()):
-                if not video:
-                    raise AmgError("motion from a video: upload a video first")
-                s = ctx.session(cid)
-                done = capture.capture_video(s, Path(video), int(people or 1), float(start or 0),
-                                             float(end or 0) or None, float(focal or 0) or None,
-                                             progress=lambda frac, msg: progress(frac, desc=msg))
-                s.last_capture = done
-                choices = self.upload_choices(s)
-                pick = done.name if done.people == 1 else f"{done.name} :: person 1"
-                return done.summary, str(done.overlay), gr.update(choices=choices, value=pick)
-
-            @user_errors
-            def assign_captured(cid, use_camera):
-                s = ctx.session(cid)
-                done = s.last_capture
-                if done is None or done.name not in s.motions:
-                    raise AmgError("motion from a video: capture a video first")
-                with s.lock:
-                    self.assign_capture(s, done, bool(use_camera))
-                    s.save()
-                return refresh_all(s)
-
-            self.cap_go.click(run_capture, [client, self.cap_video, self.cap_people, self.cap_start, self.cap_end,
-                                            self.cap_focal], [self.cap_status, self.cap_overlay, self.uploads],
-                              concurrency_id="heavy", concurrency_limit=1, api_visibility="private")
-            self.cap_assign.click(assign_captured, [client, self.cap_camera], refresh_outputs).then(
-                render, [client], motion_preview, **previewing)
+        self.cap_go.click(run_capture, [client, self.cap_video, self.cap_people, self.cap_start, self.cap_end,
+                                        self.cap_focal], [self.cap_status, self.cap_overlay, self.uploads],
+                          concurrency_id="heavy", concurrency_limit=1, api_visibility="private")
+        self.cap_assign.click(assign_captured, [client, self.cap_camera], refresh_outputs).then(
+            render, [client], motion_preview, **previewing)
 
     # ---- engine calls --------------------------------------------------------------------
     def assign_capture(self, s: Session, done, use_camera: bool) -> None:
