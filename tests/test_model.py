@@ -106,7 +106,10 @@ def test_pipeline_equals_stock_text_to_video_at_init(pipe):
                      output_type="np").frames[0]
     expected = (expected * 255.0).round().clip(0, 255).astype(np.uint8)
     ours = generate(pipe, condition_video(), guidance_scale=9.0)
-    assert np.array_equal(ours.frames, expected)
+    # Equal up to float re-association: with one CPU thread (a pinned process) 3 of 49k values
+    # came out one level apart; different weights or a different loop differ everywhere.
+    diff = np.abs(ours.frames.astype(int) - expected.astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3, (diff.max(), (diff > 0).mean())
     dual = generate(pipe, condition_video(), guidance_scale=9.0, avatar_guidance_scale=3.0)
     assert np.abs(dual.frames.astype(int) - expected).max() <= 1
 

@@ -47,12 +47,12 @@ class ExperimentConfig:
     vae_steps: int = 300
     vae_batch: int = 8
     vae_lr: float = 1e-3
-    base_steps: int = 600
-    base_batch: int = 2
+    base_steps: int = 3000
+    base_batch: int = 8
     base_lr: float = 1e-3
-    adapter_steps: int = 500
-    adapter_batch: int = 2
-    adapter_lr: float = 3e-3
+    adapter_steps: int = 800
+    adapter_batch: int = 8
+    adapter_lr: float = 2e-3
     eval_clips: int = 12  # held-out clips generated and scored (of test_clips)
     eval_steps: int = 20
     guidance: float = 4.0
