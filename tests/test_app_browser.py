@@ -151,7 +151,10 @@ def generate_and_play(page) -> dict:
 def test_page_loads_with_nothing_leaving_this_machine(page, outside_requests):
     tab(page, "Camera")
     page.wait_for_selector("#preview-video video", timeout=120_000)  # the first example renders on load
-    assert "2 people" in page.inner_text("#preview-status")
+    # Opening the tab may first draw the session's starting scene (1 person) while the example
+    # loads; the preview must then follow it without a click.
+    page.wait_for_function("() => document.querySelector('#preview-status').innerText.includes('2 people')",
+                           timeout=60_000)
     for name in ("Avatars", "Motion", "Camera", "Generate", "Advanced"):
         tab(page, name)
         page.wait_for_timeout(700)
