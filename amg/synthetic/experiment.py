@@ -47,10 +47,10 @@ class ExperimentConfig:
     vae_steps: int = 300
     vae_batch: int = 8
     vae_lr: float = 1e-3
-    base_steps: int = 3000
+    base_steps: int = 2000
     base_batch: int = 8
     base_lr: float = 1e-3
-    adapter_steps: int = 800
+    adapter_steps: int = 1400
     adapter_batch: int = 8
     adapter_lr: float = 2e-3
     eval_clips: int = 12  # held-out clips generated and scored (of test_clips)
@@ -285,7 +285,7 @@ def evaluate(out: Path, config: ExperimentConfig, log=None, write: Callable[[str
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("out", metavar="OUT", help="experiment folder (rerun the same command to resume)")
     p.add_argument("--setting", choices=tuple(SETTINGS), default="full",
-                   help="full: the reported run (~1 h on 1-2 CPU threads); smallest: every stage in about a minute")
+                   help="full: the reported run (~2.5 h on one CPU thread; docs/synthetic); smallest: every stage in about a minute")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
     for name in ("train_clips", "test_clips", "vae_steps", "base_steps", "adapter_steps", "eval_clips", "eval_steps"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=None, help=f"override the setting's {name}")
