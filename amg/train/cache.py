@@ -5,8 +5,8 @@
       <clip id>-<clip key>.safetensors   one shard per clip: video (C, t, h, w), condition
                                          (C, t, h, w), caption (L, D); float32
 
-The base key hashes the base model (family, name, architecture, random or not); the clip key
-hashes the clip's caption and the bytes of its two videos, so a changed clip (or a dataset
+The base key hashes the cache's format and the base model (family, name, architecture, random
+or not); the clip key hashes the clip's caption and the bytes of its two videos, so a changed clip (or a dataset
 copied elsewhere, whose file times change) is judged by its content: only a changed clip is
 encoded again, and its old shard is removed. Shards are written atomically (a killed run
 leaves whole shards or none). Encoding is spread over the processes of a distributed run:
@@ -26,11 +26,14 @@ from amg.files import atomic_write_bytes
 from amg.train.dataset import Clip, TrainingData
 
 EMPTY_CAPTION = "empty_caption.safetensors"
+#: Part of the base key: a cache written in an older layout (e.g. a (1, L, D) empty caption) is
+#: never mixed with this one's shards; bump it whenever what a shard holds changes.
+CACHE_FORMAT = 2
 
 
 def cache_folder(pipe, dataset: TrainingData) -> Path:
     """DATASET/latent_cache/<key of the base model>."""
-    key = f"{pipe.family}|{pipe.base_model_name}|{pipe.base_architecture_sha256}|{pipe.random_base}"
+    key = f"format {CACHE_FORMAT}|{pipe.family}|{pipe.base_model_name}|{pipe.base_architecture_sha256}|{pipe.random_base}"
     return dataset.root / "latent_cache" / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
