@@ -53,7 +53,7 @@ def build(family: str, tiny: bool = False):
     """AMGPipeline on the full-size denoiser with fused zero-init adapters; toy VAE, tokenizer and
     scheduler settings of the family, a one-layer text encoder (none of them runs in a step)."""
     from amg.model import configs
-    from amg.model.backbone import backbone_class
+    from amg.model import backbone_class
     from amg.model.configs import AdapterConfig
     from amg.model.pipeline import AMGPipeline
     from amg.model.unet import make_conditioned

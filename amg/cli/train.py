@@ -191,7 +191,7 @@ def run_train(args) -> int:
     device, main = _process_device(args.device)
     dtype = args.dtype
     if dtype == "auto":  # the frozen weights in half precision only where the forward runs in it anyway
-        from amg.model.pipeline import resolve_device
+        from amg.model.device import resolve_device
 
         cuda = resolve_device(device).type == "cuda"
         dtype = args.mixed_precision if args.mixed_precision != "no" and cuda else "fp32"

@@ -27,6 +27,8 @@ import os
 import torch
 
 from amg.model.configs import DEFAULT_MODEL, FULL_RANDOM, TINY_RANDOM, AdapterConfig, TrainingRecord
+from amg.model.device import apply_memory_options, resolve_device, resolve_dtype
+from amg.model.families import backbone_class
 from amg.model.pipeline import (AMGOutput, AMGPipeline, GenerationCancelled, GenerationProgress, WeightsStatus,
                                 check_settings)
 from amg.model.registry import ModelRef, register_model, registered_models, resolve_model
@@ -44,9 +46,6 @@ def load_pipeline(model: str = DEFAULT_MODEL, adapters: str | os.PathLike | None
     `fuse_adapters` merges LoRA into the base weights, so a step costs what the base model's
     does; training (or editing LoRA weights) needs `fuse_adapters=False`.
     """
-    from amg.model.pipeline import resolve_device, resolve_dtype
-    from amg.model.backbone import backbone_class
-
     device = resolve_device(device)
     ref = resolve_model(model, family)
     if ref.family in ("modelscope", "wan2.1"):
@@ -59,26 +58,6 @@ def load_pipeline(model: str = DEFAULT_MODEL, adapters: str | os.PathLike | None
     return pipe
 
 
-def apply_memory_options(pipe, device: torch.device, low_memory: bool, cpu_offload: bool) -> None:
-    """Slicing/tiling and model CPU offload, on any of our pipelines (AMG or VACE)."""
-    if low_memory:
-        if hasattr(pipe, "unet") and pipe.unet is not None:
-            pipe.enable_attention_slicing()
-        vae = pipe.vae
-        if hasattr(vae, "enable_tiling") and type(vae).__name__ == "AutoencoderKLWan":
-            vae.enable_tiling()
-        elif hasattr(vae, "enable_slicing"):
-            vae.enable_slicing()
-        if hasattr(pipe, "vae_chunk_frames") and pipe.vae_chunk_frames:
-            pipe.vae_chunk_frames = 1
-    if cpu_offload:
-        if device.type != "cuda":
-            from amg.errors import AmgError
-
-            raise AmgError("cpu offload: only on a CUDA device (it moves models between CPU and GPU)")
-        pipe.enable_model_cpu_offload(device=device)
-
-
 __all__ = ["load_pipeline", "AMGPipeline", "AMGOutput", "GenerationProgress", "GenerationCancelled",
            "WeightsStatus", "AdapterConfig", "TrainingRecord", "check_settings", "DEFAULT_MODEL", "TINY_RANDOM",
-           "FULL_RANDOM", "ModelRef", "register_model", "registered_models", "resolve_model"]
+           "FULL_RANDOM", "ModelRef", "register_model", "registered_models", "resolve_model", "backbone_class"]

@@ -3,7 +3,7 @@
 AMGPipeline (amg/model/pipeline.py) holds the diffusers components of a base model and one
 Backbone object that knows how that family encodes prompts and videos, samples noise, runs
 its denoiser and scheduler, and what it is trained to predict. Adding a family is one file:
-a Backbone subclass registered with `@register_backbone`.
+a Backbone subclass registered with `@register_backbone` (amg.model.families looks them up).
 
 Tensor layouts: videos are (T, H, W, 3) uint8 in and out; latents (B, C, t, h, w).
 """
@@ -17,19 +17,13 @@ import torch
 
 from amg.scene import SIZE_RULES, SizeRule
 
-_BACKBONES: dict[str, type["Backbone"]] = {}
+#: family -> its Backbone class, filled by @register_backbone.
+BACKBONES: dict[str, type["Backbone"]] = {}
 
 
 def register_backbone(cls: type["Backbone"]) -> type["Backbone"]:
-    _BACKBONES[cls.family] = cls
+    BACKBONES[cls.family] = cls
     return cls
-
-
-def backbone_class(family: str) -> type["Backbone"]:
-    # the modules register themselves on import
-    from amg.model import modelscope, wan  # noqa: F401
-
-    return _BACKBONES[family]
 
 
 class Backbone:

@@ -38,9 +38,11 @@ from amg.errors import AmgError, Cancelled
 from amg.progress import Progress
 from amg.model import adapters as adapter_files
 from amg.model import demo
-from amg.model.backbone import Backbone, architecture_hash, backbone_class
+from amg.model.backbone import Backbone, architecture_hash
 from amg.model.condition import load_condition
 from amg.model.configs import AdapterConfig, TrainingRecord
+from amg.model.device import resolve_device, resolve_dtype
+from amg.model.families import backbone_class
 from amg.model.registry import registered_models, resolve_model
 from amg.model.unet import (ConditionedConvIn, adapter_state_dict, conditioned_layer_name, load_adapter_state_dict,
                             make_conditioned)
@@ -524,42 +526,6 @@ def _out_of_memory(error: BaseException, t: int, h: int, w: int) -> AmgError:
     return AmgError(f"out of memory generating {t} frames at {w}x{h} ({type(error).__name__}); try fewer frames "
                     "or a smaller size, enable attention/VAE slicing (load_pipeline(..., low_memory=True), "
                     "low-memory mode), or use a GPU with more memory")
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    if device is None or str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise AmgError(f"device: '{device}' is not a device; use cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise AmgError("device: cuda requested, but this PyTorch sees no CUDA GPU "
-                       f"(torch {torch.__version__}); use the cpu device")
-    if device.type not in ("cpu", "cuda"):
-        raise AmgError(f"device: '{device}' is not supported; use cpu or cuda")
-    return device
-
-
-def resolve_dtype(device: torch.device, dtype: torch.dtype | str | None,
-                  cuda_default: torch.dtype = torch.float16) -> torch.dtype:
-    """`cuda_default` on CUDA (the backbone's: fp16 ModelScope, bf16 Wan); fp32 on CPU, where half
-    precision is slow. fp64 (CPU only) is for numerical checks, e.g. that training on N processes
-    gives the weights of one process exactly."""
-    if isinstance(dtype, str):
-        names = {"fp32": torch.float32, "float32": torch.float32, "fp16": torch.float16, "float16": torch.float16,
-                 "bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp64": torch.float64, "float64": torch.float64}
-        if dtype not in names:
-            raise AmgError(f"dtype: '{dtype}' is not one of fp32, fp16, bf16 (or fp64 on the CPU)")
-        dtype = names[dtype]
-    if dtype is None:
-        return cuda_default if device.type == "cuda" else torch.float32
-    if dtype == torch.float64 and device.type != "cpu":
-        raise AmgError("dtype: fp64 only on the CPU (for numerical checks)")
-    if device.type == "cpu" and dtype not in (torch.float32, torch.float64):
-        raise AmgError(f"dtype: {str(dtype).removeprefix('torch.')} on the CPU is not supported "
-                       "(bf16 measured ~9x slower than fp32 here); use fp32 on the CPU")
-    return dtype
 
 
 __all__ = ["AMGPipeline", "AMGOutput", "GenerationProgress", "GenerationCancelled", "WeightsStatus",

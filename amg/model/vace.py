@@ -14,7 +14,6 @@ cancellation, size rules and weights status through diffusers' `callback_on_step
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -22,40 +21,12 @@ import torch
 
 from amg.errors import AmgError
 from amg.model import configs
+from amg.model.device import apply_memory_options, resolve_device, resolve_dtype
 from amg.model.pipeline import (AMGOutput, GenerationCancelled, GenerationProgress, WeightsStatus, _Clock,
-                                _check_settings, _out_of_memory, resolve_device, resolve_dtype)
+                                _check_settings, _out_of_memory)
 
-VACE_MODEL_INDEX = {"_class_name": "WanVACEPipeline", "scheduler": ["diffusers", "UniPCMultistepScheduler"],
-                    "text_encoder": ["transformers", "UMT5EncoderModel"], "tokenizer": ["transformers", "T5Tokenizer"],
-                    "transformer": ["diffusers", "WanVACETransformer3DModel"], "vae": ["diffusers", "AutoencoderKLWan"]}
 DEFAULT_STEPS = 50
 DEFAULT_GUIDANCE = 5.0
-
-
-def random_vace_components(size: str, seed: int = 0) -> dict:
-    from diffusers import WanVACETransformer3DModel
-
-    from amg.model.wan import random_shared_components
-
-    parts = random_shared_components(size, seed)
-    tiny = size == "tiny"
-    config = (dict(configs.TINY_WAN_TRANSFORMER, num_layers=3, **configs.TINY_WAN_VACE_EXTRA) if tiny
-              else dict(configs.WAN_TRANSFORMER, **configs.WAN_VACE_EXTRA))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        parts["transformer"] = WanVACETransformer3DModel(**config)
-    return parts
-
-
-def folder_vace_components(path: Path, dtype: torch.dtype, variant: str | None) -> dict:
-    from diffusers import WanVACETransformer3DModel
-
-    from amg.model.wan import folder_shared_components
-
-    parts = folder_shared_components(path, dtype, variant)
-    parts["transformer"] = lambda: WanVACETransformer3DModel.from_pretrained(
-        path, subfolder="transformer", torch_dtype=dtype, variant=variant, use_safetensors=True)
-    return parts
 
 
 class VACEControl:
@@ -72,7 +43,6 @@ class VACEControl:
                         low_memory: bool = False, cpu_offload: bool = False) -> "VACEControl":
         from diffusers import WanVACEPipeline
 
-        from amg.model import apply_memory_options
         from amg.model.registry import resolve_model
         from amg.model.weights import load_base
 

@@ -8,7 +8,8 @@ each chunk's first frame. Prompt encoding and noise sampling are diffusers' WanP
 methods, called on a stock WanPipeline that shares this pipeline's components.
 
 Wan-AI/Wan2.1-VACE-* (the `wan2.1-vace` family) shares the VAE, text encoder and scheduler;
-its route is amg/model/vace.py.
+its components are built here too (`random_vace_components`, `folder_vace_components`), its
+route is amg/model/vace.py.
 """
 
 from __future__ import annotations
@@ -63,6 +64,33 @@ def folder_shared_components(path: Path, dtype: torch.dtype, variant: str | None
         # the folder's scheduler is kept when it is a flow-matching one (Wan ships UniPC)
         scheduler=lambda: UniPCMultistepScheduler.from_pretrained(path, subfolder="scheduler"),
     )
+
+
+VACE_MODEL_INDEX = {"_class_name": "WanVACEPipeline", "scheduler": ["diffusers", "UniPCMultistepScheduler"],
+                    "text_encoder": ["transformers", "UMT5EncoderModel"], "tokenizer": ["transformers", "T5Tokenizer"],
+                    "transformer": ["diffusers", "WanVACETransformer3DModel"], "vae": ["diffusers", "AutoencoderKLWan"]}
+
+
+def random_vace_components(size: str, seed: int = 0) -> dict:
+    from diffusers import WanVACETransformer3DModel
+
+    parts = random_shared_components(size, seed)
+    tiny = size == "tiny"
+    config = (dict(configs.TINY_WAN_TRANSFORMER, num_layers=3, **configs.TINY_WAN_VACE_EXTRA) if tiny
+              else dict(configs.WAN_TRANSFORMER, **configs.WAN_VACE_EXTRA))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        parts["transformer"] = WanVACETransformer3DModel(**config)
+    return parts
+
+
+def folder_vace_components(path: Path, dtype: torch.dtype, variant: str | None) -> dict:
+    from diffusers import WanVACETransformer3DModel
+
+    parts = folder_shared_components(path, dtype, variant)
+    parts["transformer"] = lambda: WanVACETransformer3DModel.from_pretrained(
+        path, subfolder="transformer", torch_dtype=dtype, variant=variant, use_safetensors=True)
+    return parts
 
 
 @register_backbone

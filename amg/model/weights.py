@@ -76,10 +76,10 @@ def random_base(name: str = configs.TINY_RANDOM, dtype: torch.dtype = torch.floa
 
 def _random_parts(ref: ModelRef, seed: int) -> dict:
     if ref.family == "wan2.1-vace":
-        from amg.model.vace import random_vace_components
+        from amg.model.wan import random_vace_components
 
         return random_vace_components(ref.random, seed)
-    from amg.model.backbone import backbone_class
+    from amg.model.families import backbone_class
 
     return backbone_class(ref.family).random_components(ref.random, seed)
 
@@ -117,11 +117,11 @@ def _from_folder(path: Path, ref: ModelRef, dtype: torch.dtype, variant: str | N
             raise AmgError(f"model '{ref.name}': its model_index.json says {found}, but it was given as a "
                            f"{ref.family} model; use it on the {found} route")
     if ref.family == "wan2.1-vace":
-        from amg.model.vace import folder_vace_components
+        from amg.model.wan import folder_vace_components
 
         loaders = folder_vace_components(path, dtype, variant)
     else:
-        from amg.model.backbone import backbone_class
+        from amg.model.families import backbone_class
 
         loaders = backbone_class(ref.family).folder_components(path, dtype, variant)
     parts = {}
@@ -140,13 +140,13 @@ def _from_folder(path: Path, ref: ModelRef, dtype: torch.dtype, variant: str | N
 
 def save_base(components: BaseComponents, directory: str | os.PathLike) -> Path:
     """Write base components in diffusers' layout (what _from_folder reads), e.g. a tiny test model."""
-    from amg.model.backbone import backbone_class
+    from amg.model.families import backbone_class
 
     directory = Path(directory)
     for name, part in components.parts.items():
         part.save_pretrained(directory / name)
     if components.family == "wan2.1-vace":
-        from amg.model.vace import VACE_MODEL_INDEX as index
+        from amg.model.wan import VACE_MODEL_INDEX as index
     else:
         index = backbone_class(components.family).model_index()
     (directory / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
