@@ -47,8 +47,7 @@ def model_guidance(model: str) -> float:
     """The text guidance a model is meant to run at: amg-demo's own, else its route's default."""
     if not engine.has("model"):
         return 9.0
-    from amg.model import demo, resolve_model
-    from amg.model.backbone import backbone_class
+    from amg.model import backbone_class, demo, resolve_model
 
     if demo.is_demo(model):
         return float(demo.info().get("guidance", 9.0))
@@ -226,20 +225,29 @@ class GenerateTab:
 
     # ---- events ------------------------------------------------------------------------
     def wire(self, refresh_all, refresh_outputs) -> None:
-        ctx, client = self.ctx, self.ctx.client
+        self._refresh_all, self._refresh_outputs = refresh_all, refresh_outputs
+        self._wire_prompts()
+        self._wire_route()
+        self._wire_job()
+        self._wire_history()
 
-        @user_errors
-        def set_prompts(cid, prompt, negative):
-            if not cid:
-                return  # the page's session is not known yet (its first values are arriving)
-            s = ctx.session(cid)
-            s.scene.prompt, s.scene.negative_prompt = (prompt or "").strip(), (negative or "").strip()
-            s.save()
+    @user_errors
+    def set_prompts(self, cid, prompt, negative):
+        """The prompts saved into the session's scene as typed."""
+        if not cid:
+            return  # the page's session is not known yet (its first values are arriving)
+        s = self.ctx.session(cid)
+        s.scene.prompt, s.scene.negative_prompt = (prompt or "").strip(), (negative or "").strip()
+        s.save()
+
+    def _wire_prompts(self) -> None:
+        """The prompts as typed, and filling them from one sentence."""
+        ctx, client, refresh_all = self.ctx, self.ctx.client, self._refresh_all
 
         # saved as typed (the scene is what a reload shows), never sent back into the box being typed in
         # (.change: typing, pasting and the app's own updates alike)
         for box in (self.prompt, self.negative):
-            box.change(set_prompts, [client, self.prompt, self.negative], None, show_progress="hidden",
+            box.change(self.set_prompts, [client, self.prompt, self.negative], None, show_progress="hidden",
                        trigger_mode="always_last", api_visibility="private")
 
         @user_errors
@@ -265,8 +273,10 @@ class GenerateTab:
                 note += f" The sentence describes {len(appearances)} people; add people in the Avatar tab."
             return [*refresh_all(s), note]
 
-        self.fill.click(fill, [client, self.sentence], [*refresh_outputs, self.fill_note])
+        self.fill.click(fill, [client, self.sentence], [*self._refresh_outputs, self.fill_note])
 
+    def _wire_route(self) -> None:
+        """The route, the model and the adapters: their defaults and the weights banner."""
         @user_errors
         def show_banner(model, adapters):
             return banner_html(self._expected((model or "").strip(), (adapters or "").strip()))
@@ -282,7 +292,7 @@ class GenerateTab:
         @user_errors
         def pick_route(route, adapters):
             """Models, step/guidance defaults and the control controls of the chosen route."""
-            from amg.model.backbone import backbone_class
+            from amg.model import backbone_class
 
             models = route_models(route)
             vace = route == "wan2.1-vace"
@@ -302,6 +312,10 @@ class GenerateTab:
         self.adapters.blur(show_banner, [self.model, self.adapters], [self.banner], show_progress="hidden",
                            api_visibility="private")
 
+    def _wire_job(self) -> None:
+        """Generate (a background job followed by watch) and Cancel."""
+        ctx, client = self.ctx, self.ctx.client
+
         @user_errors
         def start(cid, prompt, negative, steps, guidance, use_ag, ag, seed, rand, model, adapters, route, control,
                   strength, references, frames, width, height):
@@ -309,7 +323,7 @@ class GenerateTab:
             current = ctx.jobs.get(s.job_id)
             if current is not None and current.active:
                 raise AmgError("a generation of this session is already running: wait for it or press Cancel")
-            set_prompts(cid, prompt, negative)
+            self.set_prompts(cid, prompt, negative)
             model = (model or "").strip() or (default_model() if route == "modelscope" else route_models(route)[0])
             from amg.model import resolve_model
 
@@ -349,6 +363,10 @@ class GenerateTab:
         self.cancel.click(stop, [client], [self.status], concurrency_limit=None, queue=False,
                           api_visibility="private")
 
+    def _wire_history(self) -> None:
+        """Show an earlier result of this session."""
+        ctx = self.ctx
+
         @user_errors
         def pick(cid, choice):
             s = ctx.session(cid)
@@ -359,7 +377,7 @@ class GenerateTab:
                 return tuple(gr.skip() for _ in self.result_outputs())
             return self.show_result(s, result)
 
-        self.pick.input(pick, [client, self.pick], self.result_outputs(), api_visibility="private")
+        self.pick.input(pick, [ctx.client, self.pick], self.result_outputs(), api_visibility="private")
 
     def watch(self, cid, progress=gr.Progress()):
         """Follow the session's job until it ends (also called on page load to re-attach)."""
