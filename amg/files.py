@@ -150,3 +150,47 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def npz_stream(path: str | os.PathLike, arrays: dict):
+    """`with npz_stream(path, {"depth": ((T, H, W), np.float32), ...}) as write: write(depth=chunk)`:
+    an .npz as np.savez_compressed writes it, whose arrays arrive in chunks along their first axis
+    (any order, any sizes). Each array is spooled to an unnamed temporary file beside `path` and the
+    archive is packed when the block ends, then renamed into place: memory holds one chunk, however
+    long the arrays are. Arrays must arrive whole (their declared first-axis length)."""
+    import shutil
+    import zipfile
+
+    import numpy as np
+
+    path = check_output(path)
+    arrays = {name: (tuple(int(n) for n in shape), np.dtype(dtype)) for name, (shape, dtype) in arrays.items()}
+    got = dict.fromkeys(arrays, 0)
+    with contextlib.ExitStack() as stack:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            spools = {name: stack.enter_context(tempfile.TemporaryFile(dir=path.parent)) for name in arrays}
+        except OSError as e:
+            raise AmgError(f"output {str(path)!r}: cannot write there ({e.strerror})") from None
+
+        def write(**chunks) -> None:
+            for name, chunk in chunks.items():
+                shape, dtype = arrays[name]
+                chunk = np.ascontiguousarray(chunk, dtype)
+                if chunk.shape[1:] != shape[1:]:
+                    raise ValueError(f"{name}: chunk of shape {chunk.shape}, the array is {shape}")
+                spools[name].write(chunk.tobytes())
+                got[name] += len(chunk)
+
+        yield write
+        short = {name: n for name, n in got.items() if n != arrays[name][0][0]}
+        if short:
+            raise ValueError(f"{path}: arrays not written whole: {short} of {arrays}")
+        with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, (shape, dtype) in arrays.items():
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array_header_1_0(member, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                                                  "fortran_order": False, "shape": shape})
+                    spools[name].seek(0)
+                    shutil.copyfileobj(spools[name], member, 1 << 20)

@@ -10,12 +10,13 @@ file streams in bounded memory; `max_side` scales frames down inside the decoder
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -33,33 +34,56 @@ def write_mp4(frames: np.ndarray | Iterator[np.ndarray], path: str | os.PathLike
     a half-written file that looks like a good one. `metadata` goes into the MP4 tags
     (e.g. {"comment": "untrained weights"}).
     """
-    import imageio_ffmpeg
-
     chunks = frames if isinstance(frames, Iterator) else iter([frames])
     first = _check_frames(next(chunks, np.zeros((0, 1, 1, 3), np.uint8)))
     if len(first) == 0:
         raise AmgError("cannot write a video with no frames")
-    path = Path(path)
-    h, w = first.shape[1:3]
+    with mp4_writer(path, fps, quality, metadata) as write:
+        for chunk in itertools.chain([first], chunks):
+            write(chunk)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def mp4_writer(path: str | os.PathLike, fps: float, quality: int = 8,
+               metadata: dict[str, str] | None = None) -> Iterator[Callable[[np.ndarray], None]]:
+    """`with mp4_writer(path, fps) as write: write(chunk); ...`: one MP4 (as write_mp4 writes it)
+    fed chunk by chunk, (t, H, W, 3) uint8 each, so several videos can be written side by side
+    from one stream of frames. Renamed into place when the block ends without an error."""
+    import imageio_ffmpeg
+
     extra = ["-movflags", "+faststart"]
     for k, v in (metadata or {}).items():
         extra += ["-metadata", f"{k}={v}"]
-    with atomic_path(path) as tmp:
-        writer = imageio_ffmpeg.write_frames(
-            str(tmp), (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=quality,
-            macro_block_size=1 if (w % 2 == 0 and h % 2 == 0) else 2, output_params=extra,
-            ffmpeg_log_level="error",
-        )
-        try:
+    writer, size = None, None
+
+    def write(chunk: np.ndarray) -> None:
+        nonlocal writer, size
+        chunk = _check_frames(chunk)
+        if size is None:
+            if not len(chunk):
+                return
+            size = chunk.shape[1:]
+            h, w = size[:2]
+            writer = imageio_ffmpeg.write_frames(
+                str(tmp), (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=quality,
+                macro_block_size=1 if (w % 2 == 0 and h % 2 == 0) else 2, output_params=extra,
+                ffmpeg_log_level="error",
+            )
             writer.send(None)
-            for chunk in itertools.chain([first], map(_check_frames, chunks)):
-                if chunk.shape[1:] != first.shape[1:]:
-                    raise AmgError(f"video frames must all be {w}x{h}, got {chunk.shape[2]}x{chunk.shape[1]}")
-                for f in chunk:
-                    writer.send(np.ascontiguousarray(f))
+        elif chunk.shape[1:] != size:
+            raise AmgError(f"video frames must all be {size[1]}x{size[0]}, got {chunk.shape[2]}x{chunk.shape[1]}")
+        for f in chunk:
+            writer.send(np.ascontiguousarray(f))
+
+    with atomic_path(path) as tmp:
+        try:
+            yield write
+            if size is None:
+                raise AmgError("cannot write a video with no frames")
         finally:
-            writer.close()
-    return path
+            if writer is not None:
+                writer.close()
 
 
 def _check_frames(frames) -> np.ndarray:

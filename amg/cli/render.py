@@ -34,13 +34,10 @@ def register(sub) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    import numpy as np
-
     from amg.errors import AmgError
-    from amg.files import atomic_write_bytes, check_output
-    from amg.render import render_scene
-    from amg.video import write_mp4
-    from amg.render.passes import PASSES, check_passes, pass_paths, passes_from_render
+    from amg.files import check_output
+    from amg.render.outputs import write_passes
+    from amg.render.passes import PASSES, check_passes, pass_paths
     from amg.bundle import load_scene
 
     if not args.output.lower().endswith(".mp4"):
@@ -58,24 +55,11 @@ def run(args) -> int:
     if args.floor:
         scene.render.floor = True
     start = time.time()
-    result = render_scene(scene, frames=args.frames, width=args.width, height=args.height, fps=args.fps,
-                          progress=lambda msg: print(f"  {msg}..."))
-    paths = pass_paths(args.output, passes)
-    videos = passes_from_render(result, passes)
-    for name, frames in videos.items():
-        write_mp4(frames, paths[name], result.fps)
+    # streamed: frames are rendered and written a chunk at a time, so memory does not grow with the clip
+    out = write_passes(scene, args.output, passes, frames_dir=args.frames_dir, masks=args.masks, frames=args.frames,
+                       width=args.width, height=args.height, fps=args.fps, progress=lambda msg: print(f"  {msg}..."))
     if args.frames_dir:
-        from amg.render.frames import write_pass_sequences
-
-        folders = write_pass_sequences(result, videos, args.frames_dir, [p.id for p in scene.people])
-        print(f"wrote {len(result.rgb)} PNGs in each of {', '.join(str(f) for f in folders.values())}")
-    if args.masks:
-        import io
-
-        buf = io.BytesIO()
-        np.savez_compressed(buf, masks=result.masks, depth=result.depth, person_ids=np.array([p.id for p in scene.people]))
-        atomic_write_bytes(args.masks, buf.getvalue())
-    t, h, w = result.rgb.shape[:3]
-    print(f"wrote {', '.join(str(p) for p in paths.values())}: {t} frames {w}x{h} at {result.fps:g} fps, {len(scene.people)} people "
-          f"({time.time() - start:.2f} s)")
+        print(f"wrote {out.frames} PNGs in each of {', '.join(str(f) for f in out.folders.values())}")
+    print(f"wrote {', '.join(str(p) for p in out.videos.values())}: {out.frames} frames {out.width}x{out.height} at "
+          f"{out.fps:g} fps, {len(scene.people)} people ({time.time() - start:.2f} s)")
     return 0

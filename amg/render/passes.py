@@ -4,7 +4,8 @@ Functional core: every pass is a (T, H, W, 3) uint8 video made from one RenderRe
 all passes of a clip share one rasterisation and line up pixel for pixel.
 
   rgb    the avatars as rendered (AMG's condition video)
-  depth  inverse depth, near = bright, normalised over the whole clip (no flicker);
+  depth  inverse depth, near = bright, normalised over the whole clip (no flicker; a clip
+         rendered in chunks is normalised by the range of all of them, `inverse_depth_range`);
          black where nothing is (Depth-Anything-style maps, which VACE's depth mode reads)
   pose   OpenPose/DWPose body skeleton (18 keypoints, OpenPose's colour per limb) on black,
          drawn from the bodies' joints projected through the scene camera; nose, eyes and
@@ -76,41 +77,62 @@ def render_passes(scene, passes=PASSES, frames: int | None = None, width: int | 
                                            progress=progress), names)
 
 
-def passes_from_render(result, passes=PASSES) -> dict[str, np.ndarray]:
-    """The passes of an amg.render.RenderResult: {name: (T, H, W, 3) uint8}."""
+def passes_from_render(result, passes=PASSES, inverse_range: tuple[float, float] | None = None
+                       ) -> dict[str, np.ndarray]:
+    """The passes of an amg.render.RenderResult: {name: (T, H, W, 3) uint8}. For one chunk of a
+    clip (amg.render.render_chunks), `inverse_range` is the whole clip's (see depth_pass)."""
     names = check_passes(passes, PASSES + ("pose+depth",))
     out: dict[str, np.ndarray] = {}
     for name in names:
         if name == "rgb":
             out[name] = result.rgb
         elif name == "depth":
-            out[name] = depth_pass(result.depth)
+            out[name] = depth_pass(result.depth, inverse_range=inverse_range)
         elif name == "mask":
             out[name] = mask_pass(result.masks)
         elif name == "pose":
             out[name] = pose_pass(result)
         else:  # pose+depth
-            out[name] = overlay(pose_pass(result), depth_pass(result.depth))
+            out[name] = overlay(pose_pass(result), depth_pass(result.depth, inverse_range=inverse_range))
     return out
 
 
 def depth_pass(depth: np.ndarray,  # (T, H, W) float metres along the view axis, inf = nothing
-               floor_value: int = 24, dtype=np.uint8) -> np.ndarray:
+               floor_value: int = 24, dtype=np.uint8,
+               inverse_range: tuple[float, float] | None = None) -> np.ndarray:
     """(T, H, W, 3) grey: inverse depth mapped so the nearest surface of the clip is white (255,
     or 65535 for dtype=np.uint16, the 16-bit PNGs of image sequences) and the farthest
-    `floor_value` (in 8-bit steps); nothing = 0. One normalisation for the whole clip."""
+    `floor_value` (in 8-bit steps); nothing = 0. One normalisation for the whole clip: over
+    `depth`, or over `inverse_range` (`inverse_depth_range` of the whole clip) when `depth` is
+    one chunk of it, so a clip written chunk by chunk is the clip written whole."""
     depth = np.asarray(depth, np.float32)
-    seen = np.isfinite(depth) & (depth > 0)
     out = np.zeros(depth.shape, dtype)
-    where = np.flatnonzero(seen)  # people cover a small share of the frame: work on those pixels only
+    where, inv = _seen_inverse(depth)
     if len(where):
         top = float(np.iinfo(dtype).max)
         floor_value = floor_value * top / 255.0
-        inv = 1.0 / depth.reshape(-1)[where]
-        lo, hi = float(inv.min()), float(inv.max())
+        lo, hi = (float(inv.min()), float(inv.max())) if inverse_range is None else inverse_range
         scale = (top - floor_value) / max(hi - lo, 1e-12)
         out.reshape(-1)[where] = np.rint(floor_value + (inv - lo) * scale).astype(dtype)
     return np.broadcast_to(out[..., None], out.shape + (3,)).copy()
+
+
+def inverse_depth_range(depth: np.ndarray,  # (T, H, W) float metres, inf = nothing
+                        joined: tuple[float, float] | None = None) -> tuple[float, float] | None:
+    """(lowest, highest) inverse depth of the pixels where something is (None: nothing is), joined
+    with the range `joined` of the frames before: over the chunks of a clip, the clip's range."""
+    _, inv = _seen_inverse(np.asarray(depth, np.float32))
+    if not len(inv):
+        return joined
+    lo, hi = float(inv.min()), float(inv.max())
+    return (lo, hi) if joined is None else (min(lo, joined[0]), max(hi, joined[1]))
+
+
+def _seen_inverse(depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices of the pixels where something is, and their inverse depths (float32)."""
+    seen = np.isfinite(depth) & (depth > 0)
+    where = np.flatnonzero(seen)  # people cover a small share of the frame: work on those pixels only
+    return where, 1.0 / depth.reshape(-1)[where]
 
 
 def mask_pass(masks: np.ndarray) -> np.ndarray:
