@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -78,7 +79,7 @@ def test_two_processes_batch_1_equal_one_process_batch_2(clips, reference, tmp_p
            "-m", "amg", "train", str(data.root), "-o", str(out), "--batch-size", "1", *ARGS]
     run = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert "2 process(es), effective batch 2" in run.stdout
+    assert "2 process(es) (DDP), effective batch 2" in run.stdout
     # the weights really moved, and are those of one process x batch 2
     moved = read_adapter_tensors(out)["conv_in.condition.weight"].abs().max().item()
     assert moved > 100 * LR * 1e-2
@@ -105,6 +106,50 @@ def test_two_processes_batch_1_equal_one_process_batch_2(clips, reference, tmp_p
         with safe_open(shard, "pt") as f:
             writers.add(f.metadata()["process"])
     assert len(shards) == 4 and writers == {"0", "1"}
+
+
+def test_fsdp_two_processes_resume_a_checkpoint_and_equal_one_process_batch_2(clips, reference, tmp_path):
+    """configs/accelerate/fsdp.yaml (FSDP2) on 2 CPU processes, resumed from the 1-process run's
+    step-2 checkpoint: its full optimiser state is sharded over the ranks, 4 sharded steps follow,
+    and the gathered adapters and optimiser state are those of the uninterrupted 1-process run.
+    fp64 as above; 1e-6 because only the fp32 rounding of the saved tensors may differ (a sum
+    order in the gradient reduce-scatter: 1 ulp of weights < 0.1 is < 1e-8), while one step at
+    this learning rate moves the weights by ~1e-2."""
+    from safetensors.torch import load_file
+
+    ref_data, ref_out, ref_result = reference
+    data = _copy(clips, tmp_path / "clips")
+    out = tmp_path / "out"
+    shutil.copytree(ref_out / "checkpoints" / f"step-{EVERY:08d}", out / "checkpoints" / f"step-{EVERY:08d}")
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(REPO / "configs/accelerate/fsdp.yaml"),
+           "--num_processes", "2", "--mixed_precision", "no", "--main_process_port", "0",
+           "-m", "amg", "train", str(data.root), "-o", str(out), "--batch-size", "1", *ARGS]
+    run = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "2 process(es) (FSDP), effective batch 2" in run.stdout and f"resumed at step {EVERY}" in run.stdout
+    held = re.search(r"main process held ([\d,]+) of the denoiser's ([\d,]+) weights", run.stdout)
+    held, total = (int(x.replace(",", "")) for x in held.groups())
+    assert 0.4 * total < held < 0.6 * total  # really sharded: each rank holds about half
+    _assert_same_weights(out, ref_out, tol=1e-6)
+    for k in (4, 6):  # the checkpoints FSDP wrote: whole adapters and optimiser state, the 1-process files
+        mine, theirs = (o / "checkpoints" / f"step-{k:08d}" for o in (out, ref_out))
+        _assert_same_weights(mine, theirs, tol=1e-6)
+        a, b = load_file(mine / "optimizer.safetensors"), load_file(theirs / "optimizer.safetensors")
+        assert a.keys() == b.keys() and len(a) > 10
+        for key in a:
+            torch.testing.assert_close(a[key], b[key], rtol=1e-6, atol=1e-9)
+    state = json.loads((latest_checkpoint(out) / "trainer_state.json").read_text())
+    assert state["losses"] == pytest.approx(ref_result.losses, abs=1e-6)
+    log = [json.loads(line) for line in (out / "logs" / "clips.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in log] == list(range(EVERY + 1, STEPS + 1))
+    assert all(e["clips_by_process"][0] != e["clips_by_process"][1] for e in log)
+    # the final adapters load (what `amg generate --adapters OUT` does) and generate as the reference's
+    frames = []
+    for folder in (out, ref_out, None):  # None: the base model without trained adapters
+        pipe = AMGPipeline.from_pretrained("tiny-random", folder, device="cpu")
+        frames.append(pipe("a square", data.load(data.clips[0])[1], num_inference_steps=2,
+                           generator=torch.Generator().manual_seed(0)).frames.astype(int))
+    assert np.abs(frames[0] - frames[1]).max() <= 1 and np.abs(frames[0] - frames[2]).max() > 10
 
 
 def test_gradient_accumulation_equals_the_larger_batch(reference, tmp_path):

@@ -246,11 +246,14 @@ def run_train(args) -> int:
         print(json.dumps({"stage": "done", "adapters": str(result.output), "steps": result.steps,
                           "resumed_from": result.resumed_from, "seconds": round(result.seconds, 1),
                           "losses": result.losses, "random_base": pipe.random_base,
-                          "processes": result.processes}), flush=True)
+                          "processes": result.processes, "engine": result.engine}), flush=True)
         return 0
     print(f"latents: {result.encoded_clips} clip(s) encoded, {result.cached_clips} from the cache; "
-          f"{result.processes} process(es), effective batch "
+          f"{result.processes} process(es) ({result.engine}), effective batch "
           f"{result.processes * config.batch_size * config.gradient_accumulation_steps}")
+    if result.engine == "FSDP":
+        held, total = result.weights_held
+        print(f"FSDP: the main process held {held:,} of the denoiser's {total:,} weights ({100 * held / total:.0f}%)")
     mean = sum(result.losses[-20:]) / max(1, len(result.losses[-20:]))
     resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""
     print(f"trained to step {result.steps} ({result.steps - result.resumed_from} steps this run{resumed}) in "

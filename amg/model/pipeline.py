@@ -237,13 +237,17 @@ class AMGPipeline(DiffusionPipeline):
     def base_architecture_sha256(self) -> str:
         return architecture_hash(self.family, self.denoiser.config, self.vae.config)
 
-    def save_adapters(self, directory: str | os.PathLike, training: TrainingRecord | None = None) -> Path:
-        """Write LoRA + condition-conv weights and their JSON description into `directory`."""
+    def save_adapters(self, directory: str | os.PathLike, training: TrainingRecord | None = None,
+                      state: dict[str, torch.Tensor] | None = None) -> Path:
+        """Write LoRA + condition-conv weights and their JSON description into `directory`.
+        `state`: the adapter tensors to write instead of the denoiser's own (gathered whole when
+        training has sharded them, FSDP)."""
         info = adapter_files.AdapterInfo(base_model=self.base_model_name,
                                          base_architecture_sha256=self.base_architecture_sha256,
                                          adapter=self.adapter_config, training=training or self.adapter_training,
                                          backbone=self.family)
-        return adapter_files.save_adapters(directory, adapter_state_dict(self.denoiser), info)
+        return adapter_files.save_adapters(directory, adapter_state_dict(self.denoiser) if state is None else state,
+                                           info)
 
     def fuse_adapters(self) -> None:
         """Merge LoRA into the attention weights for inference: the step then costs what the base

@@ -24,6 +24,11 @@ ADAPTER_NAME = "amg"
 class UNet3DWithPeft(UNet3DConditionModel, PeftAdapterMixin):
     """diffusers' UNet3DConditionModel with peft's add_adapter/set_adapter (0.42 lacks them)."""
 
+    # the blocks never split over devices; FSDP's transformer-based wrap shards each as one unit
+    # (as Wan's transformer declares its WanTransformerBlock)
+    _no_split_modules = ["CrossAttnDownBlock3D", "DownBlock3D", "UNetMidBlock3DCrossAttn", "CrossAttnUpBlock3D",
+                         "UpBlock3D"]
+
 
 class ConditionedConvIn(nn.Module):
     """The first conv over [z_t, z_a] on the channel axis = base_conv(z_t) + condition_conv(z_a).

@@ -45,6 +45,8 @@ from amg.model.configs import TrainingRecord
 from amg.model.unet import adapter_state_dict
 from amg.train.cache import build_cache
 from amg.train.dataset import TrainingData
+from amg.train.engine import (engine_name, gathered_optimizer_state, gathered_trainable_state, held_weights, is_fsdp,
+                              load_optimizer_state, make_accelerator)
 from amg.train.memory import enable_gradient_checkpointing
 from amg.train.stream import ClipStream, StreamRange
 from amg.train.validation import LOG_DIR, PROJECT, Validator, split_validation
@@ -123,6 +125,8 @@ class TrainResult:
     encoded_clips: int = 0  # clips VAE-encoded by this run (the rest came from the cache)
     cached_clips: int = 0
     processes: int = 1
+    engine: str = "one process"  # or DDP, FSDP, DeepSpeed (accelerate's)
+    weights_held: tuple[int, int] = (0, 0)  # (denoiser weights in the main process, in the whole model)
 
 
 def latest_checkpoint(output: str | os.PathLike) -> Path | None:
@@ -140,7 +144,6 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
 
     Under `accelerate launch` every process calls it with its own pipeline (on its own device):
     they share the work as the module docstring says, and only the main process writes."""
-    from accelerate import Accelerator
     from accelerate.utils import ProjectConfiguration
     from diffusers.optimization import get_scheduler
 
@@ -163,8 +166,8 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
     report = progress or (lambda p: None)
     cancel = should_cancel or (lambda: False)
 
-    accelerator = Accelerator(
-        mixed_precision=config.mixed_precision, cpu=pipe.device.type == "cpu",
+    accelerator = make_accelerator(
+        cpu=pipe.device.type == "cpu", mixed_precision=config.mixed_precision,
         gradient_accumulation_steps=config.gradient_accumulation_steps, log_with="tensorboard",
         project_config=ProjectConfiguration(project_dir=str(output), logging_dir=str(output / LOG_DIR)))
     if accelerator.gradient_accumulation_steps != config.gradient_accumulation_steps:
@@ -214,16 +217,21 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
         cast_training_params(unet, torch.float32)  # adapters train in fp32 on a half-precision frozen base
     params = [p for p in unet.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
-    sharded = _sharded(accelerator)
-    if resume is not None and not sharded:
-        _loading_checkpoint(resume, lambda: _load_optimizer(optimizer, resume))
-    schedule = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=config.warmup_steps,
-                             last_epoch=step - 1)  # resumed: the schedule goes on from `step`
+    if resume is not None and not _sharded(accelerator):
+        _loading_checkpoint(resume, lambda: optimizer.load_state_dict(_read_optimizer(resume)))
     model, optimizer, loader = accelerator.prepare(unet, optimizer, loader)
-    if resume is not None and sharded:  # FSDP / DeepSpeed: their own sharded optimiser state
+    held = held_weights(model)
+    if resume is not None and is_fsdp(accelerator):  # the full state, sharded over the processes
+        _loading_checkpoint(resume, lambda: load_optimizer_state(model, optimizer, _read_optimizer(resume)))
+    elif resume is not None and _sharded(accelerator):  # DeepSpeed: its own sharded optimiser state
         accelerator.load_state(str(resume / ENGINE_DIR))
+    # after the optimiser state is in (a resumed schedule reads its initial_lr); not prepared: it steps once per step
+    schedule = get_scheduler("constant_with_warmup", getattr(optimizer, "optimizer", optimizer),
+                             num_warmup_steps=config.warmup_steps, last_epoch=step - 1)  # resumed: goes on from `step`
+    # FSDP: every process takes part in each forward pass (the weights are sharded), only the main one writes
     validator = Validator(pipe, dataset, validation_clips, output, config.validation_steps, config.seed,
-                          config.validation_clip_model) if config.validate_every and main else None
+                          config.validation_clip_model, writes=main) \
+        if config.validate_every and (main or is_fsdp(accelerator)) else None
     accelerator.init_trackers(PROJECT, config=_hparams(config, accelerator.num_processes))
     if main:
         _trim_clip_log(output, step)
@@ -272,7 +280,9 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
                     _save(accelerator, pipe, model, optimizer, output, step, losses, config, dataset)
                 if validator is not None and (step % config.validate_every == 0 or step == config.steps):
                     report(TrainProgress("validating", step, config.steps))
-                    accelerator.log(validator.run(step), step=step)
+                    metrics = validator.run(step)
+                    if main:
+                        accelerator.log(metrics, step=step)
                 if config.validate_every:
                     accelerator.wait_for_everyone()
         finally:
@@ -281,12 +291,13 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
             for tracker in accelerator.trackers:  # its events on disk, also when stopped by an error
                 tracker.finish()
     record = _record(step, losses, config, dataset, accelerator.num_processes)
+    adapters = _gathered_adapters(accelerator, pipe, model)
     if main:
-        pipe.save_adapters(output, record)
+        pipe.save_adapters(output, record, adapters)
     accelerator.wait_for_everyone()
     pipe.adapter_source, pipe.adapter_training = str(output), record
     return TrainResult(output, step, losses, first, time.perf_counter() - start, cache.encoded, cache.reused,
-                       accelerator.num_processes)
+                       accelerator.num_processes, engine_name(accelerator), held)
 
 
 def _batch_loss(pipe, model, batch: dict, accelerator) -> torch.Tensor:
@@ -311,17 +322,32 @@ def _sharded(accelerator) -> bool:
     return accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
 
 
+def _gathered_adapters(accelerator, pipe, model) -> dict[str, torch.Tensor] | None:
+    """The full adapters when the denoiser's weights are sharded (FSDP; every process must call
+    this, the main one gets them), else None (the denoiser's own are whole)."""
+    if not is_fsdp(accelerator):
+        return None
+    full = gathered_trainable_state(model)
+    return adapter_state_dict(pipe.denoiser, full) if accelerator.is_main_process else None
+
+
 def _save(accelerator, pipe, model, optimizer, output: Path, step: int, losses: list[float], config: TrainConfig,
           dataset: TrainingData) -> Path:
-    """A checkpoint, written by the main process (FSDP / DeepSpeed: every process writes its shard
-    of the optimiser state through accelerate, and the adapters are gathered first)."""
+    """A checkpoint, written by the main process. FSDP: the adapters and the optimiser state are
+    gathered whole first (the same files as one process writes). DeepSpeed: every process writes
+    its shard of the optimiser state through accelerate."""
     folder = output / "checkpoints" / f"step-{step:08d}"
-    adapters = None
-    if _sharded(accelerator):
+    adapters = _gathered_adapters(accelerator, pipe, model)
+    if is_fsdp(accelerator):
+        optimizer_state = gathered_optimizer_state(model, optimizer)
+    elif _sharded(accelerator):
         accelerator.save_state(str(folder / ENGINE_DIR), safe_serialization=True)
-        adapters = adapter_state_dict(pipe.denoiser, accelerator.get_state_dict(model))
+        optimizer_state = None
+    else:
+        optimizer_state = optimizer.state_dict()
     if accelerator.is_main_process:
-        _checkpoint(pipe, optimizer, output, step, losses, config, dataset, accelerator.num_processes, adapters)
+        _checkpoint(pipe, optimizer_state, output, step, losses, config, dataset, accelerator.num_processes,
+                    adapters)
     accelerator.wait_for_everyone()
     return folder
 
@@ -375,24 +401,17 @@ def _record(step: int, losses: list[float], config: TrainConfig, dataset: Traini
                                  "config": asdict(config), "processes": processes})
 
 
-def _checkpoint(pipe, optimizer, output: Path, step: int, losses: list[float], config: TrainConfig,
-                dataset: TrainingData, processes: int = 1, adapters: dict | None = None) -> Path:
+def _checkpoint(pipe, optimizer_state: dict | None, output: Path, step: int, losses: list[float],
+                config: TrainConfig, dataset: TrainingData, processes: int = 1, adapters: dict | None = None) -> Path:
     """Write OUTPUT/checkpoints/step-N (state JSON last), then drop the oldest beyond the limit.
+    `optimizer_state`: torch's optimiser state dict (None: DeepSpeed wrote its own in engine/);
     `adapters`: the tensors to write when the denoiser's own are sharded (FSDP)."""
     from safetensors.torch import save
 
     folder = output / "checkpoints" / f"step-{step:08d}"
     record = _record(step, losses, config, dataset, processes)
-    if adapters is None:
-        pipe.save_adapters(folder, record)
-    else:
-        from amg.model import adapters as adapter_files
-
-        info = adapter_files.AdapterInfo(base_model=pipe.base_model_name,
-                                         base_architecture_sha256=pipe.base_architecture_sha256,
-                                         adapter=pipe.adapter_config, training=record, backbone=pipe.family)
-        adapter_files.save_adapters(folder, adapters, info)
-    tensors, groups = ({}, []) if (folder / ENGINE_DIR).is_dir() else _flatten_optimizer(optimizer)
+    pipe.save_adapters(folder, record, adapters)
+    tensors, groups = ({}, []) if optimizer_state is None else _flatten_optimizer(optimizer_state)
     atomic_write_bytes(folder / OPTIMIZER_FILE, save(tensors))
     atomic_write_text(folder / STATE_FILE, json.dumps({"step": step, "losses": losses, "param_groups": groups,
                                                        "config": asdict(config)}, indent=1) + "\n")
@@ -458,14 +477,14 @@ def _loading_checkpoint(checkpoint: Path, load: Callable[[], None]) -> None:
         raise _damaged(checkpoint, f"{type(e).__name__}: {e}") from None
 
 
-def _flatten_optimizer(optimizer) -> tuple[dict[str, torch.Tensor], list[dict]]:
-    sd = optimizer.state_dict()
+def _flatten_optimizer(sd: dict) -> tuple[dict[str, torch.Tensor], list[dict]]:
     tensors = {f"{idx}.{k}": torch.as_tensor(v).detach().cpu().contiguous()
                for idx, st in sd["state"].items() for k, v in st.items()}
     return tensors, sd["param_groups"]
 
 
-def _load_optimizer(optimizer, checkpoint: Path) -> None:
+def _read_optimizer(checkpoint: Path) -> dict:
+    """The optimiser state dict a checkpoint holds (torch's single-process layout)."""
     from safetensors.torch import load_file
 
     path = checkpoint / OPTIMIZER_FILE
@@ -482,7 +501,4 @@ def _load_optimizer(optimizer, checkpoint: Path) -> None:
     for key, value in tensors.items():
         idx, name = key.split(".", 1)  # a malformed key: ValueError, named as damage by the caller
         state.setdefault(int(idx), {})[name] = value
-    try:
-        optimizer.load_state_dict({"state": state, "param_groups": groups})
-    except (ValueError, KeyError) as e:
-        raise AmgError(f"{checkpoint}: optimiser state does not fit these adapters ({e})") from None
+    return {"state": state, "param_groups": groups}

@@ -53,10 +53,11 @@ class Validator:
     steps: int = 20
     seed: int = 0
     clip_model: str | None = None  # CLIP weights for the CLIP score (None or missing: not scored)
+    writes: bool = True  # False: generate only (an FSDP process that is not the main one takes part in each forward)
 
     def __post_init__(self):
         self._scorer, self.clip_note = None, "CLIP score off"
-        if self.clip_model:
+        if self.clip_model and self.writes:
             from amg.eval import ClipScorer, ClipUnavailable
 
             try:
@@ -74,7 +75,8 @@ class Validator:
         from amg.video import write_mp4
 
         folder = self.output / VALIDATION_DIR / f"step-{step:08d}"
-        folder.mkdir(parents=True, exist_ok=True)
+        if self.writes:
+            folder.mkdir(parents=True, exist_ok=True)
         denoiser = self.pipe.denoiser
         was_training = denoiser.training
         denoiser.eval()
@@ -87,6 +89,8 @@ class Validator:
                 _, condition = self.dataset.load(clip)
                 g = torch.Generator(device=self.pipe.device).manual_seed(self.seed * 1_000_003 + j)
                 out = self.pipe(clip.caption, condition, num_inference_steps=self.steps, generator=g)
+                if not self.writes:
+                    continue
                 video = folder / f"{clip.id}.mp4"
                 write_mp4(out.frames, video, self.dataset.fps)
                 score = evaluate_pair(out.frames, condition, prompt=clip.caption if self._scorer else None,
@@ -98,6 +102,8 @@ class Validator:
         finally:
             denoiser.train(was_training)
             self.pipe.text_encoder.to(encoder_device)
+        if not self.writes:
+            return {}
         metrics = {"validation/motion_fidelity": _mean([s["motion_fidelity"] for s in scenes])}
         if self._scorer is not None:
             metrics["validation/clip_score"] = _mean([s["clip_score"] for s in scenes])
