@@ -1,17 +1,20 @@
-"""Benchmark of training at scale (issue 14): steps/s and peak memory with 1 and 2 processes,
-and the encoding time the latent cache saves on a second run.
+"""Benchmark of training at scale (issue 14): steps/s and peak memory with 1 process and with
+N processes under each accelerate engine (DDP, FSDP, DeepSpeed ZeRO-2), and the encoding time
+the latent cache saves on a second run.
 
-    python benchmarks/bench_train_scale.py                # tiny model, CPU: 1 process, then 2 (gloo)
+    python benchmarks/bench_train_scale.py                # tiny model, CPU: 1 process, then 2 with DDP and FSDP (gloo)
     python benchmarks/bench_train_scale.py --model modelscope-random --frames 16 --size 256 --device cuda \
         --processes 1 2 4 8 --gradient-checkpointing both    # on GPUs: full size, with and without checkpointing
 
 Every run is a real `amg train` (1 process: `python -m amg train`; N: `accelerate launch
---multi_gpu --num_processes N -m amg train`) on a dataset of moving-square clips
+--multi_gpu --num_processes N -m amg train` for DDP, `--config_file configs/accelerate/fsdp.yaml`
+or `deepspeed_zero2.yaml` for the others) on a dataset of moving-square clips
 (tests/train_clips.py), each process taking batch 1 (global batch N). Steps/s is timed
 between the first and the last training step (loading and encoding left out); peak memory
-is the resident memory of the launched process tree, sampled every 0.1 s (on CUDA also
-torch's peak allocated memory of the main process, from its progress lines). Figures are
-printed.
+is the resident memory (RSS) of each training process and of the whole launched tree (with the
+launcher), sampled every 0.1 s (on CUDA also torch's peak allocated memory of the main
+process, from its progress lines). Under FSDP the main process also reports how many of the
+denoiser's weights it held. Figures are printed.
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def run_training(data: Path, out: Path, processes: int, args, checkpointing: bool) -> dict:
+CONFIGS = {"fsdp": ROOT / "configs/accelerate/fsdp.yaml", "deepspeed": ROOT / "configs/accelerate/deepspeed_zero2.yaml"}
+
+
+def run_training(data: Path, out: Path, processes: int, args, checkpointing: bool, engine: str = "ddp") -> dict:
     import psutil
 
     common = ["amg", "train", str(data), "-o", str(out), "--model", args.model, "--steps", str(args.steps),
@@ -41,13 +47,14 @@ def run_training(data: Path, out: Path, processes: int, args, checkpointing: boo
     if processes == 1:
         cmd = [sys.executable, "-m", *common]
     else:
-        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
+        how = ["--multi_gpu"] if engine == "ddp" else ["--config_file", str(CONFIGS[engine])]
+        cmd = [sys.executable, "-m", "accelerate.commands.launch", *how, "--num_processes", str(processes),
                "--num_machines", "1", "--mixed_precision", args.mixed_precision, "--dynamo_backend", "no",
                "--main_process_port", "0", "-m", *common]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(args.threads)}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
     top = psutil.Process(proc.pid)
-    peak_total, peak_one, times, cuda_peak = 0, 0, {}, None
+    peak_total, peak_by_pid, times, cuda_peak, done = 0, {}, {}, None, {}
     import selectors
 
     sel = selectors.DefaultSelector()
@@ -58,13 +65,17 @@ def run_training(data: Path, out: Path, processes: int, args, checkpointing: boo
             last_sample = time.perf_counter()
             try:
                 tree = [top] + top.children(recursive=True)
-                rss = []
+                rss = {}
                 for p in tree:
                     try:
-                        rss.append(p.memory_info().rss)
+                        # under accelerate launch the top process is the launcher; its children train
+                        rss[p.pid] = (p.memory_info().rss, processes == 1 or p.pid != top.pid)
                     except psutil.Error:
                         pass
-                peak_total, peak_one = max(peak_total, sum(rss)), max(peak_one, max(rss, default=0))
+                peak_total = max(peak_total, sum(r for r, _ in rss.values()))
+                for pid, (r, training) in rss.items():
+                    if training:
+                        peak_by_pid[pid] = max(peak_by_pid.get(pid, 0), r)
             except psutil.Error:
                 pass
         if sel.select(timeout=0.1):
@@ -78,16 +89,21 @@ def run_training(data: Path, out: Path, processes: int, args, checkpointing: boo
             if event.get("stage") == "training":
                 times[event["step"]] = time.perf_counter()
                 cuda_peak = event.get("cuda_peak_mb", cuda_peak)
+            elif event.get("stage") == "done":
+                done = event
         elif proc.poll() is not None:
             break
     proc.wait()
     if proc.returncode != 0 or len(times) < 2:
-        raise SystemExit(f"training with {processes} process(es) failed (exit {proc.returncode}): {' '.join(cmd)}")
+        raise SystemExit(f"training with {processes} process(es) ({engine}) failed (exit {proc.returncode}): "
+                         f"{' '.join(cmd)}")
     first, last = min(times), max(times)
     rate = (last - first) / (times[last] - times[first])
-    return {"processes": processes, "checkpointing": checkpointing, "steps_per_s": rate,
-            "samples_per_s": rate * processes, "peak_rss_total_mb": peak_total / 2**20,
-            "peak_rss_per_process_mb": peak_one / 2**20, "cuda_peak_mb": cuda_peak}
+    ranks = sorted(peak_by_pid.values(), reverse=True)
+    return {"processes": processes, "engine": done.get("engine", engine), "checkpointing": checkpointing,
+            "steps_per_s": rate, "samples_per_s": rate * processes, "peak_rss_total_mb": peak_total / 2**20,
+            "peak_rss_per_process_mb": [r / 2**20 for r in ranks], "cuda_peak_mb": cuda_peak,
+            "weights_held": done.get("weights_held")}
 
 
 def cache_saving(data: Path, args) -> dict:
@@ -119,6 +135,8 @@ def main() -> None:
     ap.add_argument("--cache-only", action="store_true", help="only the cache timing")
     ap.add_argument("--mixed-precision", default="no", choices=("no", "fp16", "bf16"))
     ap.add_argument("--processes", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--engines", nargs="+", choices=("ddp", "fsdp", "deepspeed"), default=["ddp", "fsdp"],
+                    help="accelerate engines for the runs of more than one process (default ddp fsdp)")
     ap.add_argument("--gradient-checkpointing", choices=("off", "on", "both"), default="off")
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--clips", type=int, default=8)
@@ -144,13 +162,18 @@ def main() -> None:
             modes = []
         for checkpointing in modes:
             for n in args.processes:
-                out = work / f"out-{n}-{int(checkpointing)}"
-                r = run_training(data, out, n, args, checkpointing)
-                print(f"{n} process(es){' + gradient checkpointing' if checkpointing else ''}: "
-                      f"{r['steps_per_s']:.2f} steps/s ({r['samples_per_s']:.2f} samples/s), peak RSS "
-                      f"{r['peak_rss_total_mb']:.0f} MB in all, {r['peak_rss_per_process_mb']:.0f} MB in the "
-                      "largest process" + (f", CUDA peak {r['cuda_peak_mb']:.0f} MB (main process)"
-                                           if r["cuda_peak_mb"] is not None else ""))
+                for engine in (["one process"] if n == 1 else args.engines):
+                    out = work / f"out-{n}-{engine.replace(' ', '')}-{int(checkpointing)}"
+                    r = run_training(data, out, n, args, checkpointing, engine)
+                    held = r["weights_held"]
+                    print(f"{n} process(es), {r['engine']}{' + gradient checkpointing' if checkpointing else ''}: "
+                          f"{r['steps_per_s']:.2f} steps/s ({r['samples_per_s']:.2f} samples/s), peak RSS per "
+                          f"training process {' / '.join(f'{m:.0f}' for m in r['peak_rss_per_process_mb'])} MB, "
+                          f"{r['peak_rss_total_mb']:.0f} MB for the whole tree (with the launcher)"
+                          + (f", CUDA peak {r['cuda_peak_mb']:.0f} MB (main process)"
+                             if r["cuda_peak_mb"] is not None else "")
+                          + (f"; the main process held {held[0]:,} of the denoiser's {held[1]:,} weights"
+                             if held and held[0] != held[1] else ""))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

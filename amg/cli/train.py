@@ -246,7 +246,8 @@ def run_train(args) -> int:
         print(json.dumps({"stage": "done", "adapters": str(result.output), "steps": result.steps,
                           "resumed_from": result.resumed_from, "seconds": round(result.seconds, 1),
                           "losses": result.losses, "random_base": pipe.random_base,
-                          "processes": result.processes, "engine": result.engine}), flush=True)
+                          "processes": result.processes, "engine": result.engine,
+                          "weights_held": list(result.weights_held)}), flush=True)
         return 0
     print(f"latents: {result.encoded_clips} clip(s) encoded, {result.cached_clips} from the cache; "
           f"{result.processes} process(es) ({result.engine}), effective batch "

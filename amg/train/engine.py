@@ -30,7 +30,11 @@ def make_accelerator(cpu: bool, **kwargs):
     from accelerate.utils import DistributedType, FullyShardedDataParallelPlugin
 
     fsdp = os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true"
+    deepspeed = os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true"
     state = PartialState(cpu=cpu)
+    if cpu and deepspeed and state.distributed_type == DistributedType.MULTI_CPU:
+        # gloo is up; accelerate takes DeepSpeed only when not told cpu (the device stays the CPU)
+        return Accelerator(cpu=False, **kwargs)
     if not (cpu and fsdp and state.distributed_type == DistributedType.MULTI_CPU):
         return Accelerator(cpu=cpu, **kwargs)
     # every process loads the same base weights, so FSDP need not broadcast them (its GPU-only option)

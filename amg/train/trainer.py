@@ -216,7 +216,9 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
     if any(p.requires_grad and p.dtype in (torch.float16, torch.bfloat16) for p in unet.parameters()):
         cast_training_params(unet, torch.float32)  # adapters train in fp32 on a half-precision frozen base
     params = [p for p in unet.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
+    optimizer = adamw = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
+    if resume is not None:
+        _check_engine(resume, accelerator)
     if resume is not None and not _sharded(accelerator):
         _loading_checkpoint(resume, lambda: optimizer.load_state_dict(_read_optimizer(resume)))
     model, optimizer, loader = accelerator.prepare(unet, optimizer, loader)
@@ -224,10 +226,11 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
     if resume is not None and is_fsdp(accelerator):  # the full state, sharded over the processes
         _loading_checkpoint(resume, lambda: load_optimizer_state(model, optimizer, _read_optimizer(resume)))
     elif resume is not None and _sharded(accelerator):  # DeepSpeed: its own sharded optimiser state
-        accelerator.load_state(str(resume / ENGINE_DIR))
+        accelerator.load_state(str(resume / ENGINE_DIR), load_module_strict=False)  # the adapters only
     # after the optimiser state is in (a resumed schedule reads its initial_lr); not prepared: it steps once per step
-    schedule = get_scheduler("constant_with_warmup", getattr(optimizer, "optimizer", optimizer),
-                             num_warmup_steps=config.warmup_steps, last_epoch=step - 1)  # resumed: goes on from `step`
+    # (on the torch optimiser itself: FSDP keeps it, DeepSpeed's ZeRO optimiser wraps it and reads its learning rate)
+    schedule = get_scheduler("constant_with_warmup", adamw, num_warmup_steps=config.warmup_steps,
+                             last_epoch=step - 1)  # resumed: goes on from `step`
     # FSDP: every process takes part in each forward pass (the weights are sharded), only the main one writes
     validator = Validator(pipe, dataset, validation_clips, output, config.validation_steps, config.seed,
                           config.validation_clip_model, writes=main) \
@@ -322,6 +325,18 @@ def _sharded(accelerator) -> bool:
     return accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
 
 
+def _check_engine(checkpoint: Path, accelerator) -> None:
+    """DeepSpeed's optimiser state is its own (engine/); every other engine's is the single-process
+    file, which one process, DDP and FSDP all read: refuse a checkpoint of the other kind."""
+    deepspeed = _sharded(accelerator) and not is_fsdp(accelerator)
+    if deepspeed and not (checkpoint / ENGINE_DIR).is_dir():
+        raise AmgError(f"{checkpoint}: this checkpoint was written without DeepSpeed; go on from it without "
+                       "DeepSpeed (one process, DDP or FSDP), or start a new output folder")
+    if not deepspeed and (checkpoint / ENGINE_DIR).is_dir():
+        raise AmgError(f"{checkpoint}: this checkpoint was written by DeepSpeed; go on from it with the same "
+                       "accelerate config (configs/accelerate/deepspeed_zero2.yaml), or start a new output folder")
+
+
 def _gathered_adapters(accelerator, pipe, model) -> dict[str, torch.Tensor] | None:
     """The full adapters when the denoiser's weights are sharded (FSDP; every process must call
     this, the main one gets them), else None (the denoiser's own are whole)."""
@@ -340,8 +355,8 @@ def _save(accelerator, pipe, model, optimizer, output: Path, step: int, losses: 
     adapters = _gathered_adapters(accelerator, pipe, model)
     if is_fsdp(accelerator):
         optimizer_state = gathered_optimizer_state(model, optimizer)
-    elif _sharded(accelerator):
-        accelerator.save_state(str(folder / ENGINE_DIR), safe_serialization=True)
+    elif _sharded(accelerator):  # DeepSpeed; the frozen base is not saved (it is the base model)
+        accelerator.save_state(str(folder / ENGINE_DIR), safe_serialization=True, exclude_frozen_parameters=True)
         optimizer_state = None
     else:
         optimizer_state = optimizer.state_dict()
