@@ -240,9 +240,11 @@ def generate(source: Scene | str | os.PathLike, settings: GenerateSettings, outp
         raise GenerationCancelled("generation cancelled")
 
     generator = torch.Generator(device="cpu").manual_seed(settings.seed)
-    guidance = settings.guidance
-    if guidance is None and native:
-        guidance = float(demo.info().get("guidance", 9.0))  # amg-demo was trained and measured at its own scale
+    guidance, avatar_guidance = settings.guidance, settings.avatar_guidance
+    if native:  # amg-demo was trained and measured at its own scales
+        own = demo.sampling_defaults(settings.model)
+        guidance = own["guidance"] if guidance is None else guidance
+        avatar_guidance = own["avatar_guidance"] if avatar_guidance is None else avatar_guidance
     if family == "wan2.1-vace":
         out = pipe(prompt=prompt, control=condition, negative_prompt=negative or None,
                    reference_images=references, conditioning_scale=settings.control_strength,
@@ -251,7 +253,7 @@ def generate(source: Scene | str | os.PathLike, settings: GenerateSettings, outp
     else:
         out = pipe(prompt=prompt, condition=condition, negative_prompt=negative or None,
                    num_inference_steps=settings.steps, guidance_scale=guidance,
-                   avatar_guidance_scale=settings.avatar_guidance, generator=generator,
+                   avatar_guidance_scale=avatar_guidance, generator=generator,
                    **_condition_size(scene, settings, native), callback=report, should_cancel=should_cancel)
 
     metadata = {"title": prompt[:200], **status.metadata()}

@@ -52,8 +52,9 @@ def two_clips():
 def _generate(pipe, condition, prompt=CAPTION, seed=0):
     import torch
 
-    return pipe(prompt=prompt, condition=condition, num_inference_steps=STEPS,
-                guidance_scale=float(demo.info()["guidance"]), generator=torch.Generator().manual_seed(seed)).frames
+    own = demo.sampling_defaults(demo.DEMO_MODEL)
+    return pipe(prompt=prompt, condition=condition, num_inference_steps=STEPS, guidance_scale=own["guidance"],
+                avatar_guidance_scale=own["avatar_guidance"], generator=torch.Generator().manual_seed(seed)).frames
 
 
 def test_status_says_what_it_is_and_never_untrained(pipes):
@@ -66,10 +67,13 @@ def test_status_says_what_it_is_and_never_untrained(pipes):
 
 def test_follows_its_own_condition_and_the_base_does_not(pipes, two_clips):
     from amg.eval.ground_truth import motion_fidelity, placement_iou
+    from amg.eval.segmenter import SEGMENTER_FILE, load_segmenter, segment_people
+
+    segmenter = load_segmenter(demo.demo_dir() / SEGMENTER_FILE)  # the people finder it was measured with
 
     def margins(pipe):
         outs = [_generate(pipe, clip.condition) for clip, _ in two_clips]
-        iou = [[placement_iou(out, plate, clip.masks) for clip, plate in two_clips] for out in outs]
+        iou = [[placement_iou(segment_people(segmenter, out), clip.masks) for clip, _ in two_clips] for out in outs]
         mf = [[motion_fidelity(out, clip.condition, clip.masks) or 0.0 for clip, _ in two_clips] for out in outs]
         return outs, iou, mf
 

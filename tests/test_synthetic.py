@@ -60,13 +60,13 @@ def test_condition_is_the_condition_renderer_and_real_shows_the_camera_move(orbi
 
 
 def test_ground_truth_scores_itself_and_sees_people_and_backgrounds(orbit_clip):
-    from amg.eval.ground_truth import (background_features, classify_background, placement_iou, psnr_ssim,
-                                       background_motion)
+    from amg.eval.ground_truth import (background_features, classify_background, people_pixels, placement_iou,
+                                       psnr_ssim, background_motion)
 
     clip, plate = orbit_clip
     assert psnr_ssim(clip.real, clip.real) == (100.0, 1.0)
-    assert placement_iou(clip.real, plate, clip.masks) > 0.6
-    assert placement_iou(plate, plate, clip.masks) < 0.05  # no people: nothing found
+    assert placement_iou(people_pixels(clip.real, plate), clip.masks) > 0.6
+    assert placement_iou(people_pixels(plate, plate), clip.masks) < 0.05  # no people: nothing found
     assert background_motion(clip.real, clip.real, clip.masks) > 99
     still = np.repeat(clip.real[:1], len(clip.real), axis=0)
     assert background_motion(still, clip.real, clip.masks) < 20
@@ -88,7 +88,8 @@ def test_experiment_smallest_setting_end_to_end_writes_a_table(tmp_path, capsys)
         state = run_experiment(tmp_path, config, write=lines.append)
     finally:
         torch.set_num_threads(threads)
-    assert all(state["stages"][s]["done"] for s in ("data", "vae", "base", "adapters", "eval"))
+    assert all(state["stages"][s]["done"] for s in ("data", "vae", "base", "adapters", "segmenter", "eval"))
+    assert (tmp_path / "eval" / "people_segmenter.safetensors").is_file()  # the table's people detector
     assert state["stages"]["adapters"]["steps"] == config.adapter_steps
     table = (tmp_path / "eval" / "results.md").read_text()
     for row in ("AMG (trained adapters)", "base, no adapters", "AMG, empty condition", "ground truth"):
@@ -105,3 +106,20 @@ def test_experiment_smallest_setting_end_to_end_writes_a_table(tmp_path, capsys)
     assert not any("starting" in line for line in lines) and any("done before" in line for line in lines)
     with pytest.raises(Exception, match="other data"):
         run_experiment(tmp_path, replace(config, train_clips=4), write=lines.append)
+
+
+def test_people_segmenter_learns_people_and_refuses_other_files(orbit_clip, tmp_path):
+    from amg.errors import AmgError
+    from amg.eval.segmenter import load_segmenter, save_segmenter, segment_people, train_segmenter
+
+    clip, plate = orbit_clip
+    truth = clip.masks.any(axis=1)
+    model = train_segmenter(clip.real, truth, steps=60, batch=8, lr=5e-3)
+    found = segment_people(load_segmenter(save_segmenter(model, tmp_path / "s.safetensors")), clip.real)
+    assert np.array_equal(found, segment_people(model, clip.real))  # saved and loaded exactly
+    iou = (found & truth).sum() / (found | truth).sum()
+    assert iou > 0.3, iou  # a few steps on one clip: it already finds them
+    assert segment_people(model, plate).sum() < 0.5 * truth.sum()  # the empty plate has (almost) none
+    (tmp_path / "bad.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(AmgError, match="cannot load the people segmenter"):
+        load_segmenter(tmp_path / "bad.safetensors")

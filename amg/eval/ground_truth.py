@@ -9,10 +9,12 @@ the people):
   the bounding box of the people's first-frame masks), on frames enlarged to 256 px so the
   tracker's windows fit toy-size videos.
 - PSNR and SSIM against the ground truth (scikit-image), per frame, averaged.
-- Placement IoU: a generated pixel is a person's where it differs from the clean plate by
-  more than `PEOPLE_THRESHOLD` + `PEOPLE_RELATIVE` x its brightness (max over RGB), intersected over union
-  with the condition's people pixels, averaged over frames. The ground truth's own IoU
-  shows the ceiling of this detector.
+- Placement IoU: the generated video's people pixels, intersected over union with the
+  condition's, averaged over frames. The people are found by the world's people segmenter
+  (`amg.eval.segmenter`, trained on the world's real frames) or, without one, where a frame
+  differs from the clean plate by more than `PEOPLE_THRESHOLD` + `PEOPLE_RELATIVE` x its
+  brightness (max over RGB): strict, since every background pixel the model drew otherwise
+  counts as a person. The ground truth's own IoU shows the ceiling of the detector.
 - Background class: the mean and spread of colour in the top and bottom thirds of the
   frame outside the (dilated) people, compared with per-class centroids measured on
   ground-truth training clips: the nearest centroid is the class.
@@ -65,9 +67,9 @@ def people_pixels(frames: np.ndarray, plate: np.ndarray, threshold: float = PEOP
     return diff > limit
 
 
-def placement_iou(frames: np.ndarray, plate: np.ndarray, masks: np.ndarray) -> float:
-    """Mean over frames of IoU(people pixels of frames, the condition's people pixels)."""
-    found, truth = people_pixels(frames, plate), _union(masks)
+def placement_iou(found: np.ndarray, masks: np.ndarray) -> float:
+    """Mean over frames of IoU(found (T, H, W) bool: a video's people pixels, the condition's people pixels)."""
+    truth = _union(masks)
     inter = (found & truth).sum(axis=(1, 2))
     union = (found | truth).sum(axis=(1, 2))
     return float(np.mean(np.where(union > 0, inter / np.maximum(union, 1), 1.0)))
@@ -137,14 +139,15 @@ def motion_fidelity(frames: np.ndarray, condition: np.ndarray, masks: np.ndarray
     return result.motion_fidelity
 
 
-def score_clip(frames: np.ndarray, truth: dict, plate: np.ndarray, centroids: dict, camera_moves: bool) -> dict:
-    """All columns for one generated clip. truth: condition, real (T,H,W,3) uint8; masks (T,P,H,W); info."""
+def score_clip(frames: np.ndarray, truth: dict, people: np.ndarray, centroids: dict, camera_moves: bool) -> dict:
+    """All columns for one generated clip. truth: condition, real (T,H,W,3) uint8; masks (T,P,H,W); info;
+    people (T,H,W) bool: the clip's people pixels as a detector found them (see placement IoU)."""
     psnr, ssim = psnr_ssim(frames, truth["real"])
     background = classify_background(frames, truth["masks"], centroids)
     return {
         "motion_fidelity": motion_fidelity(frames, truth["condition"], truth["masks"]),
         "psnr": psnr, "ssim": ssim,
-        "placement_iou": placement_iou(frames, plate, truth["masks"]),
+        "placement_iou": placement_iou(people, truth["masks"]),
         "background": background, "background_ok": background == truth["info"]["background"],
         "background_motion": background_motion(frames, truth["real"], truth["masks"]) if camera_moves else None,
     }

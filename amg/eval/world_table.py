@@ -3,7 +3,8 @@ ground truth (`amg.eval.ground_truth`), summarised Table-1 style, with a figure 
 
 An evaluation folder (written by `amg.synthetic.experiment`) holds:
 
-    world_eval.json                 format "amg-world-eval"; variants; clips; background centroids
+    world_eval.json                 format "amg-world-eval"; variants; clips; background centroids;
+                                    segmenter (optional): the people segmenter's file in the folder
     truth/<clip>.npz                condition, real, plate (T,H,W,3) uint8; masks (T,P,H,W) bool
     <variant>/<clip>.npz            frames (T,H,W,3) uint8 (and <clip>.mp4 to watch)
 
@@ -20,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from amg.errors import AmgError
-from amg.eval.ground_truth import score_clip
+from amg.eval.ground_truth import people_pixels, score_clip
 from amg.files import atomic_write_bytes, atomic_write_text
 
 FORMAT = "amg-world-eval"
@@ -49,18 +50,30 @@ def _load(path: Path) -> dict:
         return {k: z[k] for k in z.files}
 
 
+def _people_detector(folder: Path, manifest: dict) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """(frames, plate) -> (T, H, W) bool: the folder's people segmenter, else the clean-plate difference."""
+    if not manifest.get("segmenter"):
+        return people_pixels
+    from amg.eval.segmenter import load_segmenter, segment_people
+
+    model = load_segmenter(folder / manifest["segmenter"])
+    return lambda frames, plate: segment_people(model, frames)
+
+
 def score_world(folder: str | Path, progress: Callable[[int, int, str], None] | None = None) -> list[dict]:
     """One row per (variant, clip), ground truth included."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     variants = [v["name"] for v in manifest["variants"]] + [GROUND_TRUTH]
     rows, total, done = [], len(variants) * len(manifest["clips"]), 0
+    people = _people_detector(folder, manifest)
     for clip in manifest["clips"]:
         truth = _load(folder / "truth" / f"{clip['id']}.npz")
         truth["info"] = clip["info"]
         for v, variant in zip(variants, [v.get("folder", v["name"]) for v in manifest["variants"]] + [None]):
             frames = truth["real"] if variant is None else _load(folder / variant / f"{clip['id']}.npz")["frames"]
-            row = score_clip(frames, truth, truth["plate"], manifest["centroids"], clip["camera_moves"])
+            row = score_clip(frames, truth, people(frames, truth["plate"]), manifest["centroids"],
+                             clip["camera_moves"])
             rows.append({"variant": v, "clip": clip["id"], "camera": clip["info"]["camera"],
                          "floor": clip["info"]["floor"], **row})
             done += 1
@@ -108,8 +121,8 @@ def world_table_markdown(summary: list[dict]) -> str:
                      f"{_fmt(s['background_motion_orbit_no_grid'], 1)} (n={s['orbit_clips_no_grid']}) |")
     lines += ["", "Means over the held-out clips (motions, camera paths and background/people combinations never "
               "seen in training). Motion Fidelity (0-100) against the condition video; PSNR (dB) and SSIM against "
-              "the ground-truth video; placement IoU of the generated people pixels (difference from the clean "
-              "plate) with the condition's; background from text: share of clips whose background is classified "
+              "the ground-truth video; placement IoU of the generated people pixels (found by the world's people "
+              "segmenter; without one, by difference from the clean plate) with the condition's; background from text: share of clips whose background is classified "
               "as the caption's class (nearest colour-statistics centroid); orbit: agreement (x100) of the "
               "background's optical flow with the ground truth's, for clips with and without the floor grid in "
               "the condition. Definitions: amg/eval/ground_truth.py."]

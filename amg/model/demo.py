@@ -10,7 +10,8 @@ photoreal; real results need the real base model and adapters trained on real fo
 
     presets/models/amg-demo/   model_index.json, unet/, vae/, text_encoder/, tokenizer/,
                                scheduler/ (diffusers layout), adapters/ (AMG adapters),
-                               amg_demo.json (its video size, frames, fps, sampling settings)
+                               amg_demo.json (its video size, frames, fps, sampling settings),
+                               people_segmenter.safetensors (finds its videos' people)
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ def info() -> dict:
     """The demo model's own video size and sampling settings (amg_demo.json)."""
     path = demo_dir() / INFO_FILE
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def sampling_defaults(model: str | None) -> dict:
+    """{guidance, avatar_guidance} amg-demo was measured at (its results use them); {} for other models."""
+    if not is_demo(model):
+        return {}
+    i = info()
+    return {"guidance": float(i.get("guidance", 9.0)),
+            "avatar_guidance": None if i.get("avatar_guidance") is None else float(i["avatar_guidance"])}
 
 
 def native_size(model: str | None) -> dict | None:

@@ -3,9 +3,10 @@
     python -m amg.synthetic.ship OUT [--to presets/models/amg-demo]
 
 Writes the frozen base in diffusers' layout with fp16 weights (half the size; they load
-into fp32), the trained adapters (without their checkpoints), and amg_demo.json: the
-video size the model was trained at, its sampling settings, and how it was made (the
-experiment's configuration, measured stage times and results).
+into fp32), the trained adapters (without their checkpoints), the world's people segmenter
+(what the tests and the results table find people with), and amg_demo.json: the video size
+the model was trained at, its sampling settings, and how it was made (the experiment's
+configuration, measured stage times and results).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from amg.files import atomic_write_text
 
 
 def ship(out: str | Path, target: str | Path) -> Path:
-    from amg.model.adapters import read_adapter_info
+    from amg.eval.segmenter import SEGMENTER_FILE
     from amg.model.weights import load_base
     from amg.synthetic.experiment import STATE_FILE
     from amg.synthetic.models import save_demo_base
@@ -38,6 +39,7 @@ def ship(out: str | Path, target: str | Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     save_demo_base(base, tmp, half=True)
     training = _resave_adapters(out / "adapters", tmp)
+    shutil.copyfile(out / "segmenter" / SEGMENTER_FILE, tmp / SEGMENTER_FILE)
     config = state["config"]
     manifest = out / "eval" / "world_eval.json"
     centroids = json.loads(manifest.read_text(encoding="utf-8"))["centroids"] if manifest.is_file() else None
@@ -45,6 +47,7 @@ def ship(out: str | Path, target: str | Path) -> Path:
         "name": "amg-demo",
         "width": config["width"], "height": config["height"], "frames": config["frames"], "fps": config["fps"],
         "steps": config["eval_steps"], "guidance": config["guidance"],
+        "avatar_guidance": config.get("avatar_guidance"),
         "made_by": "python -m amg.synthetic.experiment OUT --setting full; python -m amg.synthetic.ship OUT",
         "adapter_steps": training.steps,
         # Colour statistics per background class on ground-truth clips (amg.eval.ground_truth).
