@@ -219,8 +219,7 @@ def generate(source: Scene | str | os.PathLike, settings: GenerateSettings, outp
     if getattr(pipe, "family", None) != family:
         raise AmgError(f"model {settings.model}: the loaded pipeline is {getattr(pipe, 'family', '?')}, not {family}")
     status = pipe.weights_status
-    if not status.trained:
-        say(f"WARNING: {status.message}")
+    say(f"{'WARNING' if not status.trained else 'weights'}: {status.message}")  # what made this video, always
 
     references = None
     if scene is not None:

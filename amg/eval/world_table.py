@@ -97,6 +97,7 @@ def summarize_world(rows: list[dict]) -> list[dict]:
             "motion_fidelity": _mean(r["motion_fidelity"] for r in rs),
             "psnr": _mean(r["psnr"] for r in rs), "ssim": _mean(r["ssim"] for r in rs),
             "placement_iou": _mean(r["placement_iou"] for r in rs),
+            "people_motion": _mean(r.get("people_motion") for r in rs),
             "background_accuracy": _mean(float(r["background_ok"]) for r in rs),
             "background_motion_orbit_grid": _mean(r["background_motion"] for r in orbit if r["floor"]),
             "background_motion_orbit_no_grid": _mean(r["background_motion"] for r in orbit if not r["floor"]),
@@ -111,19 +112,21 @@ def _fmt(v, digits=2) -> str:
 
 
 def world_table_markdown(summary: list[dict]) -> str:
-    lines = ["| Variant | Clips | Motion Fidelity ↑ | PSNR ↑ | SSIM ↑ | Placement IoU ↑ | Background from text ↑ "
-             "| Orbit: background moves, grid on ↑ | Orbit: background moves, grid off ↑ |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| Variant | Clips | Motion Fidelity ↑ | PSNR ↑ | SSIM ↑ | Placement IoU ↑ | People motion ↑ "
+             "| Background from text ↑ | Orbit: background moves, grid on ↑ | Orbit: background moves, grid off ↑ |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in summary:
         lines.append(f"| {s['variant']} | {s['clips']} | {_fmt(s['motion_fidelity'])} | {_fmt(s['psnr'])} | "
-                     f"{_fmt(s['ssim'], 3)} | {_fmt(s['placement_iou'], 3)} | {_fmt(s['background_accuracy'], 3)} | "
+                     f"{_fmt(s['ssim'], 3)} | {_fmt(s['placement_iou'], 3)} | {_fmt(s['people_motion'], 1)} | "
+                     f"{_fmt(s['background_accuracy'], 3)} | "
                      f"{_fmt(s['background_motion_orbit_grid'], 1)} (n={s['orbit_clips_grid']}) | "
                      f"{_fmt(s['background_motion_orbit_no_grid'], 1)} (n={s['orbit_clips_no_grid']}) |")
     lines += ["", "Means over the held-out clips (motions, camera paths and background/people combinations never "
               "seen in training). Motion Fidelity (0-100) against the condition video; PSNR (dB) and SSIM against "
               "the ground-truth video; placement IoU of the generated people pixels (found by the world's people "
-              "segmenter; without one, by difference from the clean plate) with the condition's; background from text: share of clips whose background is classified "
-              "as the caption's class (nearest colour-statistics centroid); orbit: agreement (x100) of the "
+              "segmenter; without one, by difference from the clean plate) with the condition's; people motion: "
+              "agreement (x100) of those pixels' centroid motion with the condition's; background from text: "
+              "share of clips whose background is classified as the caption's class (nearest colour-statistics centroid); orbit: agreement (x100) of the "
               "background's optical flow with the ground truth's, for clips with and without the floor grid in "
               "the condition. Definitions: amg/eval/ground_truth.py."]
     return "\n".join(lines) + "\n"

@@ -53,13 +53,13 @@ class ExperimentConfig:
     base_steps: int = 2000
     base_batch: int = 8
     base_lr: float = 1e-3
-    adapter_steps: int = 1400
+    adapter_steps: int = 3000
     adapter_batch: int = 8
     adapter_lr: float = 2e-3
     eval_clips: int = 12  # held-out clips generated and scored (of test_clips)
     eval_steps: int = 20
     guidance: float = 4.0
-    avatar_guidance: float | None = None  # dual guidance (text vs avatars) for the generated clips
+    avatar_guidance: float | None = 3.0  # dual guidance (text vs avatars): tools/pick_avatar_guidance.py
     checkpoint_every: int = 100
     threads: int = 1
     segmenter_steps: int = 800
