@@ -138,8 +138,10 @@ def frame_difference(a, b) -> float:
 
 def generate_and_play(page) -> dict:
     """Press Generate, wait for the result to play; its video state (no error)."""
+    src = "() => { const v = document.querySelector('#result-video video'); return v ? v.src : ''; }"
+    before = page.evaluate(src)  # an earlier result may still be shown: wait for a new one
     page.click("#generate")
-    page.wait_for_function("() => { const v = document.querySelector('#result-video video'); return v && v.src; }",
+    page.wait_for_function(f"(before) => {{ const s = ({src})(); return s && s !== before; }}", arg=before,
                            timeout=240_000)
     page.wait_for_function("() => document.querySelector('#result-video video').readyState >= 2", timeout=60_000)
     state = page.evaluate(VIDEO_STATE_JS, "#result-video video")
@@ -298,6 +300,9 @@ def test_generate_amg_demo_by_default_says_what_it_is(page):
         pytest.skip(f"amg-demo weights not found in {demo.demo_dir()}")
     tab(page, "Generate")
     assert page.locator("#model-choice input").input_value() == "amg-demo"
+    # it samples at the avatar guidance its results were measured at, and says so
+    assert page.locator("#use-avatar-guidance input").is_checked()
+    assert "amg-demo samples with avatar guidance 3" in page.inner_text("#use-avatar-guidance")
     page.fill("#scene-prompt textarea", "two people talking in a park")
     page.wait_for_timeout(300)
     state = generate_and_play(page)

@@ -50,12 +50,26 @@ def model_guidance(model: str) -> float:
     from amg.model import backbone_class, demo, resolve_model
 
     if demo.is_demo(model):
-        return float(demo.info().get("guidance", 9.0))
+        return demo.sampling_defaults(model)["guidance"]
     try:
         family = resolve_model(model).family
     except AmgError:
         return 9.0
     return 5.0 if family == "wan2.1-vace" else float(backbone_class(family).default_guidance)
+def avatar_guidance_update(model: str, vace: bool = False) -> tuple:
+    """(checkbox, slider) updates: on for amg-demo at the avatar guidance its results were measured at, which
+    it also uses when the box is off; off (the paper's text-only guidance) for other models."""
+    own = None
+    if engine.has("model") and not vace:
+        from amg.model import demo
+
+        own = demo.sampling_defaults((model or "").strip()).get("avatar_guidance")
+    note = (f"amg-demo samples with avatar guidance {own:g} (what its results were measured at) unless you set one"
+            if own is not None else "off: text guidance only (the paper's sampling)")
+    box = gr.update(value=own is not None, info=note, interactive=not vace)
+    return box, (gr.update(value=own) if own is not None else gr.update())
+
+
 HISTORY_COLUMNS = ["#", "finished", "prompt", "seed", "steps", "weights", "seconds"]
 POLL_S = 0.4
 
@@ -73,9 +87,14 @@ def banner_html(status) -> str:
     """The weights banner: loud when the output cannot be a real generation."""
     if status is None:
         return ""
-    if status.trained:
-        return f"<div class='amg-ok' id='weights-ok'>{status.message}</div>"
-    return f"<div class='amg-banner' id='untrained-banner'>&#9888; {status.message}</div>"
+    return weights_html(status.trained, status.message)
+
+
+def weights_html(trained: bool, message: str) -> str:
+    """What made (or will make) the video: a quiet note for trained weights, a loud banner otherwise."""
+    if trained:
+        return f"<div class='amg-ok' id='weights-ok'>{html.escape(message)}</div>"
+    return f"<div class='amg-banner' id='untrained-banner'>&#9888; {html.escape(message)}</div>"
 
 
 class GenerateTab:
@@ -119,8 +138,11 @@ class GenerateTab:
                     self.height = gr.Number(None, precision=0, label="height (0: the scene's)",
                                             elem_id="gen-height")
                 with gr.Row():
-                    self.use_avatar_guidance = gr.Checkbox(label="separate avatar guidance", value=False)
-                    self.avatar_guidance = gr.Slider(1.0, 10.0, value=1.5, step=0.1, label="avatar guidance")
+                    box, slider = avatar_guidance_update(default_model())
+                    self.use_avatar_guidance = gr.Checkbox(label="separate avatar guidance", value=box["value"],
+                                                           info=box["info"], elem_id="use-avatar-guidance")
+                    self.avatar_guidance = gr.Slider(1.0, 10.0, value=slider.get("value", 1.5), step=0.1,
+                                                     label="avatar guidance")
                 with gr.Row():
                     self.seed = gr.Number(value=0, precision=0, label="seed", minimum=0, maximum=2**31 - 1,
                                           elem_id="gen-seed")
@@ -174,6 +196,10 @@ class GenerateTab:
         route = self.route_of(s)
         return s.recall("generate.model") or (default_model() if route == "modelscope" else route_models(route)[0])
 
+    def _own_avatar_guidance(self, s: Session) -> bool:
+        """Whether the session's model samples with avatar guidance of its own (amg-demo)."""
+        return bool(avatar_guidance_update(self.model_of(s))[0]["value"])
+
     def restorers(self) -> dict:
         """The fields whose restored state depends on the route: the model list, what VACE disables."""
         def vace(s):
@@ -188,7 +214,8 @@ class GenerateTab:
                 "adapters": lambda s: gr.update(interactive=not vace(s), **({"value": s.ui["generate.adapters"]}
                                                                            if "generate.adapters" in s.ui else {})),
                 "use_avatar_guidance": lambda s: gr.update(
-                    interactive=not vace(s), value=bool(s.recall("generate.use_avatar_guidance")) and not vace(s)),
+                    interactive=not vace(s), value=not vace(s) and bool(
+                        s.recall("generate.use_avatar_guidance", self._own_avatar_guidance(s)))),
                 "steps": steps}
 
     @staticmethod
@@ -217,8 +244,7 @@ class GenerateTab:
         picks = [f"{i + 1}: {r['prompt'][:40]}" for i, r in enumerate(s.history)]
         if result is None:
             return gr.skip(), gr.skip(), gr.skip(), rows, gr.update(choices=picks), gr.skip()
-        banner = (f"<div class='amg-banner' id='untrained-banner'>&#9888; {result['weights']}</div>"
-                  if not result["trained"] else f"<div class='amg-ok'>{result['weights']}</div>")
+        banner = weights_html(result["trained"], result["weights"])
         files = [result[k] for k in ("video", "condition", "scene", "references", "result") if result.get(k)]
         return (result["video"], result["condition"], files,
                 rows, gr.update(choices=picks, value=picks[-1] if picks else None), banner)
@@ -283,10 +309,12 @@ class GenerateTab:
 
         def pick_model(model, adapters):
             """The banner, and the guidance the model was made for (amg-demo's own; the route's otherwise)."""
-            return show_banner(model, adapters), gr.update(value=model_guidance((model or "").strip()))
+            return (show_banner(model, adapters), gr.update(value=model_guidance((model or "").strip())),
+                    *avatar_guidance_update(model))
 
         # .input: the user's pick only (a restored or route-set model keeps the guidance it came with)
-        self.model.input(pick_model, [self.model, self.adapters], [self.banner, self.guidance],
+        self.model.input(pick_model, [self.model, self.adapters],
+                         [self.banner, self.guidance, self.use_avatar_guidance, self.avatar_guidance],
                          show_progress="hidden", api_visibility="private")
 
         @user_errors
@@ -300,15 +328,17 @@ class GenerateTab:
                                                       backbone_class(route).default_guidance)
             sampler = "DDIM" if route == "modelscope" else "flow matching"
             first = default_model() if route == "modelscope" else models[0]
+            guidance = guidance if vace else model_guidance(first)  # amg-demo's own scale when it comes first
             return (gr.update(choices=models, value=first), self._route_note(route),
                     gr.update(value=steps, label=f"steps ({sampler})"), gr.update(value=guidance),
                     gr.update(visible=vace), gr.update(interactive=not vace),
-                    gr.update(interactive=not vace, value=False),
+                    *avatar_guidance_update(first, vace),
                     banner_html(self._expected(first, "" if vace else adapters)))
 
         self.route.input(pick_route, [self.route, self.adapters],
                           [self.model, self.route_note, self.steps, self.guidance, self.control_row, self.adapters,
-                           self.use_avatar_guidance, self.banner], show_progress="hidden", api_visibility="private")
+                           self.use_avatar_guidance, self.avatar_guidance, self.banner], show_progress="hidden",
+                          api_visibility="private")
         self.adapters.blur(show_banner, [self.model, self.adapters], [self.banner], show_progress="hidden",
                            api_visibility="private")
 
