@@ -8,6 +8,8 @@ GPU-only `sync_module_states`. torch's FSDP2 (`fully_shard`) runs on CPU over gl
 the process group is labelled an accelerator group just while accelerate sets up its state;
 everything after that (wrapping, sharded optimiser, gradient sync) is accelerate's own FSDP2
 path. FSDP1 is refused on CPU: torch crashes (SIGSEGV) gathering its full state dict there.
+DeepSpeed is taken by accelerate only when the Accelerator is not told `cpu`: on CPU the gloo
+group is set up first, then DeepSpeed's own CPU accelerator runs on it.
 
 With FSDP the denoiser's weights are DTensor shards. Checkpoints still hold the *full*
 adapters and the full optimiser state in the single-process format (gathered with torch's
