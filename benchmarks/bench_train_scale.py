@@ -68,8 +68,10 @@ def run_training(data: Path, out: Path, processes: int, args, checkpointing: boo
                 rss = {}
                 for p in tree:
                     try:
-                        # under accelerate launch the top process is the launcher; its children train
-                        rss[p.pid] = (p.memory_info().rss, processes == 1 or p.pid != top.pid)
+                        # under accelerate launch the top process is the launcher; the children running amg
+                        # train (not the compilers DeepSpeed starts) are the training processes
+                        training = processes == 1 or (p.pid != top.pid and "amg" in p.cmdline())
+                        rss[p.pid] = (p.memory_info().rss, training)
                     except psutil.Error:
                         pass
                 peak_total = max(peak_total, sum(r for r, _ in rss.values()))
