@@ -366,7 +366,9 @@ def test_generate_each_route_with_its_tiny_model(page, route, label):
     assert "17 frames" in page.inner_text("#job-status")
     shot(page, f"generate_{route}")
     page.get_by_label("AMG on ModelScopeT2V (the paper)").check()  # back to the default for later tests
-    page.wait_for_function("() => document.querySelector('#model-choice input').value === 'tiny-random'")
+    from amg.model.demo import default_model
+
+    page.wait_for_function("(m) => document.querySelector('#model-choice input').value === m", arg=default_model())
     for elem in ("gen-width", "gen-height"):
         page.fill(f"#{elem} input", "0")
 
@@ -385,10 +387,11 @@ def test_evaluate_the_latest_result(page):
 
 def test_reload_reattaches_running_job_and_cancel_stops_it(page, app, browser):
     tab(page, "Generate")
-    pick_option(page, "model-choice", "tiny-random")  # a 60-step job long enough to cancel
+    pick_option(page, "model-choice", "tiny-random")  # a job long enough to cancel, on a loaded machine too
     steps = page.locator("input[aria-label='number input for steps (DDIM)']")
-    steps.fill("60")
+    steps.fill("100")
     steps.press("Enter")
+    page.fill("#gen-frames input", "48")
     page.wait_for_timeout(300)
     page.click("#generate")
     # progress in words with the time left, and a progress bar
@@ -420,6 +423,7 @@ def test_reload_reattaches_running_job_and_cancel_stops_it(page, app, browser):
     page.wait_for_function("() => document.querySelector('#job-status').innerText.includes('Cancelled')",
                            timeout=120_000)
     shot(page, "generate_cancelled")
+    page.fill("#gen-frames input", "0")  # the scene's frame count again, for later tests
 
 
 def test_prepare_a_clip_and_fine_tune_from_the_browser(page):
