@@ -50,8 +50,8 @@ def main() -> None:
         for k, clip in enumerate(clips):
             truth = load_truth(clip.folder(test.root))
             for s in scales:
-                frames = pipe(prompt=clip.caption, condition=truth["condition"], num_inference_steps=config["eval_steps"],
-                              guidance_scale=config["guidance"], avatar_guidance_scale=s,
+                frames = pipe(prompt=clip.caption, condition=truth["condition"],
+                              num_inference_steps=config["eval_steps"], guidance_scale=config["guidance"], avatar_guidance_scale=s,
                               generator=torch.Generator().manual_seed(1000 + k)).frames
                 scores[s].append((placement_iou(segment_people(segmenter, frames), truth["masks"]),
                                   motion_fidelity(frames, truth["condition"], truth["masks"]) or 0.0))

@@ -91,7 +91,8 @@ def train_segmenter(frames: np.ndarray, masks: np.ndarray, steps: int = 800, bat
         idx = torch.randint(len(x_all), (batch,), generator=g)
         x, y = x_all[idx].float() / 255.0, y_all[idx]
         flip = torch.rand(batch, generator=g) < 0.5
-        x, y = torch.where(flip[:, None, None, None], x.flip(3), x), torch.where(flip[:, None, None, None], y.flip(3), y)
+        flip = flip[:, None, None, None]
+        x, y = torch.where(flip, x.flip(3), x), torch.where(flip, y.flip(3), y)
         sigma = torch.rand(batch, generator=g) * max_blur * (torch.rand(batch, generator=g) < 0.5)
         x = _blur(x, sigma)
         x = (x * (0.8 + 0.4 * torch.rand(batch, 1, 1, 1, generator=g))).clamp(0, 1)

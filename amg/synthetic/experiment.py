@@ -255,8 +255,9 @@ def train_people_segmenter(out: Path, train_data, config: ExperimentConfig, log)
         recon = torch.cat([vae.decode(vae.encode(x[i:i + 64]).latent_dist.mode()).sample for i in range(0, len(x), 64)])
         recon = ((recon.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
     flat_masks = np.concatenate(masks)
-    model = train_segmenter(np.concatenate([real.reshape(recon.shape), recon]), np.concatenate([flat_masks, flat_masks]),
-                            steps=config.segmenter_steps, seed=config.seed, progress=log)
+    model = train_segmenter(np.concatenate([real.reshape(recon.shape), recon]),
+                            np.concatenate([flat_masks, flat_masks]), steps=config.segmenter_steps, seed=config.seed,
+                            progress=log)
     save_segmenter(model, out / "segmenter" / SEGMENTER_FILE)
     test = TrainingData.open(out / "data" / "test")
     ious = []

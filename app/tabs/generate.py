@@ -56,6 +56,8 @@ def model_guidance(model: str) -> float:
     except AmgError:
         return 9.0
     return 5.0 if family == "wan2.1-vace" else float(backbone_class(family).default_guidance)
+
+
 def avatar_guidance_update(model: str, vace: bool = False) -> tuple:
     """(checkbox, slider) updates: on for amg-demo at the avatar guidance its results were measured at, which
     it also uses when the box is off; off (the paper's text-only guidance) for other models."""
