@@ -81,7 +81,7 @@ def _save_checkpoint(folder: Path, step: int, modules: dict[str, torch.nn.Module
     tmp.mkdir(parents=True)
     for name, module in modules.items():
         save_file({k: v.detach().contiguous() for k, v in module.state_dict().items()}, tmp / f"{name}.safetensors")
-    tensors, groups = _flatten_optimizer(optimizer)
+    tensors, groups = _flatten_optimizer(optimizer.state_dict())
     save_file(tensors, tmp / "optimizer.safetensors")
     if ema is not None:
         save_file({str(i): p.detach().contiguous() for i, p in enumerate(ema.shadow_params)}, tmp / "ema.safetensors")

@@ -220,7 +220,7 @@ def train(pipe, dataset: TrainingData, output: str | os.PathLike, config: TrainC
     if resume is not None:
         _check_engine(resume, accelerator)
     if resume is not None and not _sharded(accelerator):
-        _loading_checkpoint(resume, lambda: optimizer.load_state_dict(_read_optimizer(resume)))
+        _loading_checkpoint(resume, lambda: _load_optimizer(optimizer, resume))
     model, optimizer, loader = accelerator.prepare(unet, optimizer, loader)
     held = held_weights(model)
     if resume is not None and is_fsdp(accelerator):  # the full state, sharded over the processes
@@ -496,6 +496,14 @@ def _flatten_optimizer(sd: dict) -> tuple[dict[str, torch.Tensor], list[dict]]:
     tensors = {f"{idx}.{k}": torch.as_tensor(v).detach().cpu().contiguous()
                for idx, st in sd["state"].items() for k, v in st.items()}
     return tensors, sd["param_groups"]
+
+
+def _load_optimizer(optimizer, checkpoint: Path) -> None:
+    """Load a checkpoint's optimiser state into an optimiser of one process (or DDP)."""
+    try:
+        optimizer.load_state_dict(_read_optimizer(checkpoint))
+    except (ValueError, KeyError) as e:
+        raise AmgError(f"{checkpoint}: optimiser state does not fit these adapters ({e})") from None
 
 
 def _read_optimizer(checkpoint: Path) -> dict:
