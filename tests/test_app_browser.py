@@ -8,6 +8,7 @@ build on each other like a user's session (example scene -> camera -> avatar -> 
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from urllib.parse import urlparse
 
 import pytest
@@ -136,13 +137,24 @@ def frame_difference(a, b) -> float:
     return sum(abs(x - y) for x, y in zip(a, b)) / max(len(a), 1)
 
 
+@contextmanager
+def another_user(browser, app):
+    """A page of the app in a browser session of its own (another user)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        other = context.new_page()
+        other.set_default_timeout(60_000)
+        other.goto(app.url)
+        yield other
+    finally:
+        context.close()
+
+
 def generate_and_play(page) -> dict:
-    """Press Generate, wait for the result to play; its video state (no error)."""
-    src = "() => { const v = document.querySelector('#result-video video'); return v ? v.src : ''; }"
-    before = page.evaluate(src)  # an earlier result may still be shown: wait for a new one
+    """Press Generate, wait for the new result to play; its video state (no error)."""
+    before = video_src(page, "#result-video video")  # an earlier result may still be shown
     page.click("#generate")
-    page.wait_for_function(f"(before) => {{ const s = ({src})(); return s && s !== before; }}", arg=before,
-                           timeout=240_000)
+    wait_new_video(page, "#result-video video", before, timeout=240_000)
     page.wait_for_function("() => document.querySelector('#result-video video').readyState >= 2", timeout=60_000)
     state = page.evaluate(VIDEO_STATE_JS, "#result-video video")
     assert state["error"] is None
@@ -355,12 +367,8 @@ def test_generate_each_route_with_its_tiny_model(page, route, label):
     if route == "wan2.1-vace":
         page.get_by_label("pose skeleton", exact=True).check()
     page.wait_for_timeout(300)
-    before = video_src(page, "#result-video video")
-    page.click("#generate")
-    wait_new_video(page, "#result-video video", before, timeout=240_000)
-    page.wait_for_function("() => document.querySelector('#result-video video').readyState >= 2", timeout=60_000)
-    state = page.evaluate(VIDEO_STATE_JS, "#result-video video")
-    assert state["error"] is None and (state["width"], state["height"]) == (64, 64)
+    state = generate_and_play(page)
+    assert (state["width"], state["height"]) == (64, 64)
     assert abs(state["duration"] - 17 / 8.0) < 0.2, state  # the scene's 16 frames -> 17 on Wan
     assert "UNTRAINED" in page.inner_text("#untrained-banner")
     assert "17 frames" in page.inner_text("#job-status")
@@ -400,11 +408,7 @@ def test_reload_reattaches_running_job_and_cancel_stops_it(page, app, browser):
     assert page.locator("#job-status [role=progressbar]").count() == 1
     shot(page, "generate_running")
     # another user (another browser session) generating meanwhile waits in line, and can cancel
-    other = browser.new_context(viewport={"width": 1400, "height": 1000})
-    try:
-        p2 = other.new_page()
-        p2.set_default_timeout(60_000)
-        p2.goto(app.url)
+    with another_user(browser, app) as p2:
         tab(p2, "Generate")
         p2.wait_for_function("() => document.querySelector('#scene-prompt textarea').value.length > 0",
                              timeout=120_000)
@@ -412,8 +416,6 @@ def test_reload_reattaches_running_job_and_cancel_stops_it(page, app, browser):
         p2.wait_for_function("() => document.querySelector('#job-status').innerText.includes('place 1 in line')")
         p2.click("#cancel")
         p2.wait_for_function("() => document.querySelector('#job-status').innerText.includes('Cancelled')")
-    finally:
-        other.close()
     page.reload()
     tab(page, "Generate")
     # the reloaded page finds the same session and follows the job still running on the server

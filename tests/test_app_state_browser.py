@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_app_browser import (browser, drag_slider, outside_requests, page, pick_option,  # noqa: F401
-                                    shot, tab, upload_and_assign_sample_motion, video_src, wait_new_video,
-                                    wait_settled)
+from tests.test_app_browser import (another_user, browser, drag_slider, outside_requests,  # noqa: F401
+                                    page, pick_option, shot, tab, upload_and_assign_sample_motion, video_src,
+                                    wait_new_video, wait_settled)
 from tests.test_app_harness import SAMPLES
 
 pytestmark = pytest.mark.browser
@@ -180,11 +180,7 @@ def test_a_saved_bundle_opens_in_a_fresh_session_and_renders_the_same(page, app,
     plain.write_text(json.dumps(server_scene(page, app)))
     assert src
 
-    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
-    try:
-        p2 = fresh.new_page()
-        p2.set_default_timeout(60_000)
-        p2.goto(app.url)
+    with another_user(browser, app) as p2:
         tab(p2, "Camera")
         first = wait_settled(p2, "#preview-video video", "")
         p2.locator(SCENE_INPUT).first.set_input_files(str(plain))
@@ -197,8 +193,6 @@ def test_a_saved_bundle_opens_in_a_fresh_session_and_renders_the_same(page, app,
         wait_settled(p2, "#preview-video video", first)
         theirs = _preview_frames(p2, tmp_path, "theirs")
         shot(p2, "state_bundle_opened")
-    finally:
-        fresh.close()
     assert theirs.shape == ours.shape
     assert abs(theirs.astype(int) - ours.astype(int)).mean() < 1.0  # the same frames (H.264 twice)
 

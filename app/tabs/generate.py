@@ -58,14 +58,19 @@ def model_guidance(model: str) -> float:
     return 5.0 if family == "wan2.1-vace" else float(backbone_class(family).default_guidance)
 
 
+def own_avatar_guidance(model: str) -> float | None:
+    """The avatar guidance a model samples with of its own (amg-demo's), else None."""
+    if not engine.has("model"):
+        return None
+    from amg.model import demo
+
+    return demo.sampling_defaults((model or "").strip()).get("avatar_guidance")
+
+
 def avatar_guidance_update(model: str, vace: bool = False) -> tuple:
     """(checkbox, slider) updates: on for amg-demo at the avatar guidance its results were measured at, which
     it also uses when the box is off; off (the paper's text-only guidance) for other models."""
-    own = None
-    if engine.has("model") and not vace:
-        from amg.model import demo
-
-        own = demo.sampling_defaults((model or "").strip()).get("avatar_guidance")
+    own = None if vace else own_avatar_guidance(model)
     note = (f"amg-demo samples with avatar guidance {own:g} (what its results were measured at) unless you set one"
             if own is not None else "off: text guidance only (the paper's sampling)")
     box = gr.update(value=own is not None, info=note, interactive=not vace)
@@ -198,10 +203,6 @@ class GenerateTab:
         route = self.route_of(s)
         return s.recall("generate.model") or (default_model() if route == "modelscope" else route_models(route)[0])
 
-    def _own_avatar_guidance(self, s: Session) -> bool:
-        """Whether the session's model samples with avatar guidance of its own (amg-demo)."""
-        return bool(avatar_guidance_update(self.model_of(s))[0]["value"])
-
     def restorers(self) -> dict:
         """The fields whose restored state depends on the route: the model list, what VACE disables."""
         def vace(s):
@@ -217,7 +218,7 @@ class GenerateTab:
                                                                            if "generate.adapters" in s.ui else {})),
                 "use_avatar_guidance": lambda s: gr.update(
                     interactive=not vace(s), value=not vace(s) and bool(
-                        s.recall("generate.use_avatar_guidance", self._own_avatar_guidance(s)))),
+                        s.recall("generate.use_avatar_guidance", own_avatar_guidance(self.model_of(s)) is not None))),
                 "steps": steps}
 
     @staticmethod
